@@ -1,0 +1,73 @@
+# The README's two commands are `make demo` and `make test`; both set up what they need first.
+# Every set-up step is guarded by a stamp, so a second run does no reinstall.
+
+PYTHON      ?= python3
+VENV        := .venv
+PY          := $(VENV)/bin/python
+MVN         := mvn -B -q
+VENV_STAMP  := $(VENV)/.installed
+JAVA_STAMP  := hadoop/lib/.built
+JAVA_INPUTS := $(shell find hadoop -name pom.xml -o -name '*.java' -not -path '*/target/*')
+
+.PHONY: setup system-packages demo test lint typecheck java-test pytest \
+        cluster-up cluster-down cluster-status compose clean
+
+setup: system-packages $(VENV_STAMP) $(JAVA_STAMP)
+
+# Debian packages: Java 17 and Maven run Hadoop and build its plug-ins. Installed only if missing.
+system-packages:
+	@command -v java >/dev/null && command -v mvn >/dev/null || { \
+	  echo "==> [setup] installing Debian packages: openjdk-17-jdk-headless maven"; \
+	  if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	    echo "error: Java 17 and Maven are required (apt-get install openjdk-17-jdk-headless maven)" >&2; exit 1; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jdk-headless maven; }
+
+$(VENV_STAMP): setup.cfg pyproject.toml
+	@echo "==> [setup] Python environment in $(VENV) (first run downloads torch, pyspark: a few minutes)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --progress-bar on -e '.[dev]'
+	@touch $@
+
+$(JAVA_STAMP): $(JAVA_INPUTS)
+	@echo "==> [setup] Hadoop jars from Maven Central into hadoop/lib, and the project's plug-ins"
+	$(MVN) -f hadoop/pom.xml -DskipTests package
+	@touch $@
+
+demo: setup
+	@bash scripts/demo.sh
+
+test: setup lint typecheck java-test pytest
+
+lint: $(VENV_STAMP)
+	@echo "==> [test] ruff"
+	@$(VENV)/bin/ruff check .
+
+typecheck: $(VENV_STAMP)
+	@echo "==> [test] mypy"
+	@$(VENV)/bin/mypy
+
+java-test: $(JAVA_STAMP)
+	@echo "==> [test] JUnit (hadoop/)"
+	@$(MVN) -o -f hadoop/pom.xml test
+
+pytest: $(VENV_STAMP) $(JAVA_STAMP)
+	@echo "==> [test] pytest"
+	@$(PY) -m pytest; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; fi; exit $$rc
+
+cluster-up: setup
+	@$(PY) -m hadoop.cluster up
+
+cluster-down: $(VENV_STAMP)
+	@$(PY) -m hadoop.cluster down
+
+cluster-status: $(VENV_STAMP)
+	@$(PY) -m hadoop.cluster status
+
+compose: $(VENV_STAMP)
+	@$(PY) -m hadoop.compose --write docker-compose.yml
+
+clean:
+	rm -rf run reports hadoop/lib hadoop/*/target

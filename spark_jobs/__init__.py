@@ -1,0 +1,1 @@
+"""spark-submit entry points. Each is thin: argument parsing plus calls into ``ingest``."""
