@@ -1,0 +1,49 @@
+"""The NameNode's view of the cluster, read from its JMX servlet (no JVM start needed)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+_NAMENODE_INFO = "Hadoop:service=NameNode,name=NameNodeInfo"
+_FS_STATE = "Hadoop:service=NameNode,name=FSNamesystemState"
+_FS_SYSTEM = "Hadoop:service=NameNode,name=FSNamesystem"
+
+
+class NameNodeJmx:
+    """Typed accessors over ``http://<namenode>/jmx``. Network errors surface as OSError."""
+
+    def __init__(self, web_url: str, timeout: float = 5.0) -> None:
+        self.web_url = web_url.rstrip("/")
+        self.timeout = timeout
+
+    def bean(self, name: str) -> dict[str, Any]:
+        url = f"{self.web_url}/jmx?qry={name}"
+        with urllib.request.urlopen(url, timeout=self.timeout) as response:
+            beans = json.load(response).get("beans", [])
+        if not beans:
+            raise OSError(f"{url} returned no bean {name}")
+        return dict(beans[0])
+
+    def live_datanodes(self) -> dict[str, dict[str, Any]]:
+        """Live DataNodes keyed by their transfer address (ip:port)."""
+        nodes = json.loads(self.bean(_NAMENODE_INFO)["LiveNodes"])
+        return {info["xferaddr"]: info for info in nodes.values()}
+
+    def live_datanode_ips(self) -> set[str]:
+        return {address.rsplit(":", 1)[0] for address in self.live_datanodes()}
+
+    def safe_mode(self) -> bool:
+        return bool(self.bean(_NAMENODE_INFO).get("Safemode"))
+
+    def block_health(self) -> dict[str, int]:
+        """Counters the redundancy monitor works from: under-replicated, missing, corrupt."""
+        fs = self.bean(_FS_SYSTEM)
+        return {
+            "under_replicated": int(fs["UnderReplicatedBlocks"]),
+            "pending_replication": int(fs["PendingReplicationBlocks"]),
+            "missing": int(fs["MissingBlocks"]),
+            "corrupt": int(fs["CorruptBlocks"]),
+            "total": int(fs["BlocksTotal"]),
+        }

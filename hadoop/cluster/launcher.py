@@ -1,0 +1,449 @@
+"""Run a real HDFS cluster on one machine: Hadoop's own NameNode and DataNode daemons.
+
+Each host of the rack table becomes one JVM bound to its own loopback alias. DataNodes use the
+project's ``BindAddressSocketFactory`` so that the NameNode sees each at its own address (and the
+topology script can place it on its rack); see hadoop/netbind. Daemons outlive the launcher,
+like ``hadoop-daemon.sh`` ones: pid files and logs live under the run directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hadoop.cluster.jmx import NameNodeJmx
+from hadoop.cluster.profiles import profile_flags
+from hadoop.errors import (
+    ClusterNotRunningError,
+    DaemonStartError,
+    NameNodeStorageError,
+    PortInUseError,
+    TopologyError,
+)
+from hadoop.jvm import hadoop_env, java_binary, java_command
+from hadoop.siteconf import CONF_DIR, host_port, load_site
+from hadoop.topology import Host, RackTable, load_rack_table
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+DEFAULT_RUN_DIR = REPO_DIR / "run" / "cluster"
+SOCKET_FACTORY = "org.reidhdfs.net.BindAddressSocketFactory"
+_ADDRESS_KEYS = {
+    "namenode": ("dfs.namenode.rpc-address", "dfs.namenode.http-address"),
+    "datanode": ("dfs.datanode.address", "dfs.datanode.http.address", "dfs.datanode.ipc.address"),
+}
+_HEAP = {"namenode": "768m", "datanode": "320m"}
+_STOP_GRACE_S = 20.0
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """One host's daemon and its files under the run directory."""
+
+    host: Host
+    run_dir: Path
+
+    @property
+    def name(self) -> str:
+        return self.host.name
+
+    @property
+    def home(self) -> Path:
+        return self.run_dir / self.name
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / f"{self.name}.log"
+
+    @property
+    def marker(self) -> str:
+        """A JVM flag that identifies this daemon's process, even without its pid file."""
+        return f"-Dreidhdfs.daemon={self.run_dir}/{self.name}"
+
+    def pid(self) -> int | None:
+        """The pid of this daemon's live JVM, or None (stale pid files are ignored)."""
+        try:
+            pid = int(self.pid_file.read_text())
+        except (OSError, ValueError):
+            return None
+        return pid if _cmdline_has(pid, self.marker) else None
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            tail = self.log_file.read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            return "(no log)"
+        return "\n".join("    " + line for line in tail)
+
+
+@dataclass(frozen=True)
+class NodeState:
+    name: str
+    address: str
+    rack: str
+    pid: int | None
+    live: bool
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    namenode_url: str
+    web_ui: str
+    profile: str
+    namenode_pid: int | None
+    safe_mode: bool | None
+    nodes: tuple[NodeState, ...]
+
+    @property
+    def live_datanodes(self) -> int:
+        return sum(node.live for node in self.nodes)
+
+    def render(self) -> str:
+        state = "not running" if self.namenode_pid is None else f"pid {self.namenode_pid}"
+        lines = [f"NameNode  {self.namenode_url}  web UI {self.web_ui}  ({state}, "
+                 f"profile {self.profile})"]
+        racks: dict[str, list[NodeState]] = {}
+        for node in self.nodes:
+            racks.setdefault(node.rack, []).append(node)
+        for rack, nodes in racks.items():
+            cells = "  ".join(f"{n.name} {n.address} {'live' if n.live else 'DOWN'}"
+                              for n in nodes)
+            lines.append(f"{rack:<8}  {cells}")
+        safe = {None: "unknown", True: "ON", False: "off"}[self.safe_mode]
+        lines.append(f"{self.live_datanodes}/{len(self.nodes)} DataNodes live, safe mode {safe}")
+        return "\n".join(lines)
+
+
+class LocalCluster:
+    """The docker-less cluster: ``up``, ``down``, ``status`` and per-daemon start/stop."""
+
+    def __init__(self, run_dir: Path = DEFAULT_RUN_DIR, conf_dir: Path = CONF_DIR,
+                 profile: str | None = None) -> None:
+        self.run_dir = run_dir.resolve()
+        self.conf_dir = conf_dir.resolve()
+        self.table: RackTable = load_rack_table(self.conf_dir / "racks.csv")
+        self.profile = profile or self._recorded_profile() or "default"
+        profile_flags(self.profile)  # validates the name before anything starts
+        self.namenode = Daemon(self.table.namenode, self.run_dir)
+        self.datanodes = tuple(Daemon(h, self.run_dir) for h in self.table.datanodes)
+        self._site = load_site(self.conf_dir)  # as clients see it, from the caller's environment
+        self._check_namenode_address()
+        self.jmx = NameNodeJmx("http://" + self._site["dfs.namenode.http-address"])
+
+    # ---- public operations -------------------------------------------------------------------
+
+    @property
+    def namenode_url(self) -> str:
+        return self._site["fs.defaultFS"]
+
+    @property
+    def daemons(self) -> tuple[Daemon, ...]:
+        return (self.namenode, *self.datanodes)
+
+    def daemon(self, name: str) -> Daemon:
+        host = self.table.host(name)
+        return next(d for d in self.daemons if d.host == host)
+
+    def up(self, timeout: float = 180.0) -> ClusterStatus:
+        """Start whatever is not running, wait until every DataNode is live and safe mode is off.
+
+        Idempotent: daemons already running are left alone. If anything fails, the daemons this
+        call started are stopped again, so no half-started cluster is left behind.
+        """
+        self._check_profile_matches_running()
+        java_binary()
+        missing = [d for d in self.daemons if d.pid() is None]
+        self._check_ports_free(missing)
+        if self.namenode in missing:
+            self._prepare_namenode_storage()
+        started: list[Daemon] = []
+        try:
+            self._record_state()
+            if self.namenode in missing:
+                started.append(self._spawn(self.namenode))
+                self._wait_for_port(self.namenode, "dfs.namenode.rpc-address", timeout)
+            for daemon in missing:
+                if daemon is not self.namenode:
+                    started.append(self._spawn(daemon))
+            self.wait_until_healthy(timeout, watch=started)
+            self._create_base_directories()
+        except BaseException:
+            self._stop(started, kill=False)
+            raise
+        return self.status()
+
+    def down(self) -> list[str]:
+        """Stop every daemon (DataNodes first) and any stray JVM of this run directory."""
+        stopped = self._stop([*self.datanodes, self.namenode], kill=False)
+        for pid in _pids_with(f"-Dreidhdfs.daemon={self.run_dir}/"):
+            os.kill(pid, signal.SIGKILL)
+            stopped.append(f"stray pid {pid}")
+        return stopped
+
+    def status(self) -> ClusterStatus:
+        nn_pid = self.namenode.pid()
+        live_addresses: set[str] | None = None
+        safe_mode: bool | None = None
+        if nn_pid is not None:
+            try:
+                live_addresses = self.jmx.live_datanode_ips()
+                safe_mode = self.jmx.safe_mode()
+            except OSError:
+                live_addresses = None
+        nodes = tuple(
+            NodeState(name=d.name, address=d.host.local_ip, rack=d.host.rack, pid=d.pid(),
+                      live=live_addresses is not None and d.host.local_ip in live_addresses)
+            for d in self.datanodes)
+        return ClusterStatus(namenode_url=self.namenode_url,
+                             web_ui="http://" + self._site["dfs.namenode.http-address"],
+                             profile=self.profile, namenode_pid=nn_pid, safe_mode=safe_mode,
+                             nodes=nodes)
+
+    def start(self, names: Iterable[str], timeout: float = 120.0) -> None:
+        """(Re)start the named daemons and wait until the NameNode sees them live."""
+        self._require_running()
+        daemons = [self.daemon(n) for n in names]
+        missing = [d for d in daemons if d.pid() is None]
+        self._check_ports_free(missing)
+        for daemon in missing:
+            self._spawn(daemon)
+        self.wait_until_healthy(timeout, watch=missing)
+
+    def stop(self, names: Iterable[str], *, kill: bool = False) -> list[str]:
+        """Stop the named daemons: SIGTERM (clean shutdown) or, with ``kill``, SIGKILL."""
+        return self._stop([self.daemon(n) for n in names], kill=kill)
+
+    def wait_until_healthy(self, timeout: float, watch: Iterable[Daemon] = ()) -> None:
+        """Block until every DataNode with a live process is registered and safe mode is off."""
+        watched = list(watch)
+        deadline = time.monotonic() + timeout
+        while True:
+            for daemon in watched:
+                if daemon.pid() is None:
+                    raise DaemonStartError(
+                        f"{daemon.name} exited while starting; last lines of "
+                        f"{daemon.log_file}:\n{daemon.log_tail()}")
+            expected = {d.host.local_ip for d in self.datanodes if d.pid() is not None}
+            try:
+                if expected <= self.jmx.live_datanode_ips() and not self.jmx.safe_mode():
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                names = ", ".join(d.name for d in watched) or "the cluster"
+                raise DaemonStartError(
+                    f"{names} not ready after {timeout:.0f} s (DataNodes live: "
+                    f"{self._safe_live_count()}/{len(expected)}); NameNode log "
+                    f"{self.namenode.log_file}:\n{self.namenode.log_tail()}")
+            time.sleep(0.5)
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    def _env(self, daemon: Daemon) -> dict[str, str]:
+        env = hadoop_env(self.conf_dir, {
+            "REID_NAMENODE_HOST": self.table.namenode.local_ip,
+            "REID_HOST": daemon.host.local_ip,
+            "REID_DATA_DIR": str(daemon.data_dir),
+        })
+        env.pop("HADOOP_USER_NAME", None)  # the launching user is the HDFS superuser
+        return env
+
+    def _check_namenode_address(self) -> None:
+        host, _ = host_port(self._site["dfs.namenode.rpc-address"])
+        if host != self.table.namenode.local_ip:
+            raise TopologyError(
+                f"{self.table.path} puts the namenode at {self.table.namenode.local_ip} but "
+                f"hdfs-site.xml's dfs.namenode.rpc-address resolves to {host}; set "
+                f"REID_NAMENODE_HOST={self.table.namenode.local_ip} or fix the rack table")
+
+    def _addresses(self, daemon: Daemon) -> list[tuple[str, str, int]]:
+        site = load_site(self.conf_dir, self._env(daemon))
+        return [(key, *host_port(site[key])) for key in _ADDRESS_KEYS[daemon.host.role]]
+
+    def _check_ports_free(self, daemons: Iterable[Daemon]) -> None:
+        for daemon in daemons:
+            for key, host, port in self._addresses(daemon):
+                probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind((host, port))
+                except OSError as exc:
+                    raise PortInUseError(
+                        f"{daemon.name} cannot start: {host}:{port} ({key}) is in use "
+                        f"({exc.strerror}); stop whatever listens there "
+                        f"(`ss -ltnp 'sport = :{port}'`) or run `python -m hadoop.cluster down`"
+                    ) from None
+                finally:
+                    probe.close()
+
+    def _prepare_namenode_storage(self) -> None:
+        """Format the NameNode on first use; refuse a name directory that is not usable."""
+        name_dir = self.namenode.data_dir / "dfs" / "name"
+        current = name_dir / "current"
+        if current.is_dir():
+            version = current / "VERSION"
+            images = list(current.glob("fsimage_*[0-9]"))
+            if not version.is_file() or "namespaceID=" not in version.read_text(errors="replace"):
+                raise NameNodeStorageError(
+                    f"NameNode storage {name_dir} is corrupt: {version} is missing or unreadable. "
+                    f"Restore it from a backup, or delete {self.run_dir} to start an empty "
+                    "cluster (all HDFS data is lost)")
+            if not images:
+                raise NameNodeStorageError(
+                    f"NameNode storage {name_dir} is corrupt: no fsimage in {current}. Restore "
+                    f"it from a backup, or delete {self.run_dir} to start an empty cluster")
+            return
+        self.namenode.home.mkdir(parents=True, exist_ok=True)
+        cmd = java_command("namenode", ["-format", "-force", "-nonInteractive",
+                                        "-clusterid", "reid-hdfs"],
+                           conf_dir=self.conf_dir, heap=_HEAP["namenode"])
+        with self.namenode.log_file.open("ab") as log:
+            done = subprocess.run(cmd, env=self._env(self.namenode), stdout=log,
+                                  stderr=subprocess.STDOUT, check=False)
+        if done.returncode != 0:
+            raise DaemonStartError(f"formatting the NameNode failed; see {self.namenode.log_file}:"
+                                   f"\n{self.namenode.log_tail()}")
+
+    def _spawn(self, daemon: Daemon) -> Daemon:
+        daemon.home.mkdir(parents=True, exist_ok=True)
+        role = daemon.host.role
+        args = profile_flags(self.profile)
+        if role == "datanode":
+            args += ["-D", f"hadoop.rpc.socket.factory.class.default={SOCKET_FACTORY}",
+                     "-D", f"reidhdfs.net.bind-address={daemon.host.local_ip}"]
+        cmd = java_command(role, args, conf_dir=self.conf_dir, heap=_HEAP[role],
+                           system_props={"reidhdfs.daemon": f"{self.run_dir}/{daemon.name}"})
+        with daemon.log_file.open("ab") as log:
+            proc = subprocess.Popen(cmd, env=self._env(daemon), stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, cwd=daemon.home)
+        tmp = daemon.pid_file.with_suffix(".pid.tmp")
+        tmp.write_text(str(proc.pid))
+        tmp.replace(daemon.pid_file)
+        deadline = time.monotonic() + 30  # until exec() has replaced the forked interpreter
+        while not _cmdline_has(proc.pid, daemon.marker) and proc.poll() is None:
+            if time.monotonic() > deadline:
+                raise DaemonStartError(f"{daemon.name} (pid {proc.pid}) did not exec java")
+            time.sleep(0.02)
+        return daemon
+
+    def _wait_for_port(self, daemon: Daemon, key: str, timeout: float) -> None:
+        host, port = host_port(load_site(self.conf_dir, self._env(daemon))[key])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if daemon.pid() is None:
+                raise DaemonStartError(f"{daemon.name} exited while starting; last lines of "
+                                       f"{daemon.log_file}:\n{daemon.log_tail()}")
+            try:
+                socket.create_connection((host, port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.3)
+        raise DaemonStartError(f"{daemon.name} did not open {host}:{port} within {timeout:.0f} s;"
+                               f" see {daemon.log_file}:\n{daemon.log_tail()}")
+
+    def _stop(self, daemons: Iterable[Daemon], *, kill: bool) -> list[str]:
+        running = [(d, pid) for d in daemons if (pid := d.pid()) is not None]
+        for _, pid in running:
+            os.kill(pid, signal.SIGKILL if kill else signal.SIGTERM)
+        deadline = time.monotonic() + _STOP_GRACE_S
+        for daemon, pid in running:
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+                while _alive(pid):
+                    time.sleep(0.1)
+            daemon.pid_file.unlink(missing_ok=True)
+        return [d.name for d, _ in running]
+
+    def _create_base_directories(self) -> None:
+        """HDFS permissions are on: shared /tmp, the datasets' root /reid, the user's home."""
+        from hdfs_native import Client
+
+        client = Client(self.namenode_url)
+        user = os.environ.get("HADOOP_USER_NAME") or os.environ.get("USER") or "root"
+        client.mkdirs("/tmp", permission=0o1777, create_parent=True)
+        client.set_permission("/tmp", 0o1777)
+        client.mkdirs("/reid", permission=0o755, create_parent=True)
+        client.mkdirs(f"/user/{user}", permission=0o755, create_parent=True)
+
+    def _record_state(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        state = {"profile": self.profile, "conf_dir": str(self.conf_dir),
+                 "namenode": self.namenode_url}
+        tmp = self.run_dir / "cluster.json.tmp"
+        tmp.write_text(json.dumps(state, indent=2) + "\n")
+        tmp.replace(self.run_dir / "cluster.json")
+
+    def _recorded_profile(self) -> str | None:
+        try:
+            return str(json.loads((self.run_dir / "cluster.json").read_text())["profile"])
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def _check_profile_matches_running(self) -> None:
+        recorded = self._recorded_profile()
+        if recorded and recorded != self.profile and any(d.pid() for d in self.daemons):
+            raise ClusterNotRunningError(
+                f"the cluster in {self.run_dir} is running with profile {recorded!r}; run "
+                f"`python -m hadoop.cluster down` before starting it with {self.profile!r}")
+
+    def _require_running(self) -> None:
+        if self.namenode.pid() is None:
+            raise ClusterNotRunningError(
+                f"no NameNode is running under {self.run_dir}; start it with "
+                "`python -m hadoop.cluster up`")
+
+    def _safe_live_count(self) -> str:
+        try:
+            return str(len(self.jmx.live_datanode_ips()))
+        except OSError:
+            return "?"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie child of this process counts as gone once reaped
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        return waited == 0
+    except ChildProcessError:
+        return True
+
+
+def _cmdline_has(pid: int, marker: str) -> bool:
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return marker.encode() in args
+
+
+def _pids_with(prefix: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                args = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if any(arg.startswith(prefix.encode()) for arg in args):
+                found.append(int(entry.name))
+    return found

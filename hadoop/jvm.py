@@ -1,0 +1,84 @@
+"""How to run Hadoop's Java classes: the java binary, the classpath, the JVM options.
+
+Hadoop's release scripts add ``--add-opens`` flags for Java 17; a plain ``java -cp`` skips those
+scripts, so every JVM the project starts (daemons and tools alike) takes its options from here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from functools import cache
+from pathlib import Path
+
+from hadoop.errors import JavaNotFoundError
+from hadoop.siteconf import CONF_DIR
+
+HADOOP_DIR = Path(__file__).resolve().parent
+LIB_DIR = HADOOP_DIR / "lib"
+PLUGIN_JARS = (
+    HADOOP_DIR / "netbind" / "target" / "reid-netbind.jar",
+    HADOOP_DIR / "placement" / "target" / "reid-placement.jar",
+)
+MIN_JAVA = 17
+_OPENS = ("java.io", "java.lang", "java.lang.reflect", "java.math", "java.net", "java.nio",
+          "java.text", "java.util", "java.util.concurrent", "java.util.zip",
+          "sun.security.util", "sun.security.x509", "sun.nio.ch")
+JVM_OPTIONS = ("-XX:+IgnoreUnrecognizedVMOptions", "-Djava.net.preferIPv4Stack=true",
+               *(f"--add-opens=java.base/{pkg}=ALL-UNNAMED" for pkg in _OPENS))
+
+MAIN_CLASSES = {
+    "namenode": "org.apache.hadoop.hdfs.server.namenode.NameNode",
+    "datanode": "org.apache.hadoop.hdfs.server.datanode.DataNode",
+    "dfs": "org.apache.hadoop.fs.FsShell",
+    "dfsadmin": "org.apache.hadoop.hdfs.tools.DFSAdmin",
+    "fsck": "org.apache.hadoop.hdfs.tools.DFSck",
+    "getconf": "org.apache.hadoop.hdfs.tools.GetConf",
+    "balancer": "org.apache.hadoop.hdfs.server.balancer.Balancer",
+}
+
+
+@cache
+def java_binary() -> str:
+    """The ``java`` to use (``$JAVA_HOME/bin/java`` first), checked to be Java 17 or newer."""
+    home = os.environ.get("JAVA_HOME")
+    candidate = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    if not candidate or not os.access(candidate, os.X_OK):
+        raise JavaNotFoundError(
+            "Java 17 or newer is needed to run Hadoop and none was found "
+            f"({'JAVA_HOME=' + home if home else 'no java on PATH'}); "
+            "install it with `apt-get install openjdk-17-jdk-headless` or set JAVA_HOME")
+    out = subprocess.run([candidate, "-version"], capture_output=True, text=True, check=False)
+    match = re.search(r'version "(\d+)', out.stderr + out.stdout)
+    if not match or int(match.group(1)) < MIN_JAVA:
+        raise JavaNotFoundError(f"{candidate} is not Java {MIN_JAVA}+ "
+                                f"({(out.stderr or out.stdout).splitlines()[:1]})")
+    return candidate
+
+
+def classpath(conf_dir: Path = CONF_DIR) -> str:
+    """Config dir first (site files, log4j.properties), then Hadoop's jars and our plug-ins."""
+    if not any(LIB_DIR.glob("hadoop-hdfs-client-*.jar")):
+        raise JavaNotFoundError(f"Hadoop jars are missing from {LIB_DIR}: run `make setup`")
+    entries = [str(conf_dir), str(LIB_DIR / "*")]
+    entries += [str(jar) for jar in PLUGIN_JARS if jar.exists()]
+    return os.pathsep.join(entries)
+
+
+def java_command(main: str, args: list[str], *, conf_dir: Path = CONF_DIR,
+                 heap: str = "256m", system_props: dict[str, str] | None = None) -> list[str]:
+    """The argv that runs ``main`` (a MAIN_CLASSES key or a class name) with ``args``."""
+    main_class = MAIN_CLASSES.get(main, main)
+    props = [f"-D{key}={value}" for key, value in (system_props or {}).items()]
+    return [java_binary(), f"-Xmx{heap}", *JVM_OPTIONS, *props,
+            "-cp", classpath(conf_dir), main_class, *args]
+
+
+def hadoop_env(conf_dir: Path = CONF_DIR, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment Hadoop processes get: HADOOP_CONF_DIR locates topology.sh and racks.csv."""
+    env = dict(os.environ)
+    env["HADOOP_CONF_DIR"] = str(conf_dir)
+    env.update(extra or {})
+    return env

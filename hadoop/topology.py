@@ -1,0 +1,132 @@
+"""The rack table: which host has which role, address and rack.
+
+``hadoop/conf/racks.csv`` is the single source of truth for the cluster's shape. The local
+launcher starts one daemon per row on its ``local_ip``; ``docker-compose.yml`` is generated from
+the same rows (``compose_ip``); ``topology.sh`` answers HDFS's rack queries from it.
+"""
+
+from __future__ import annotations
+
+import csv
+import ipaddress
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from hadoop.errors import TopologyError
+
+COLUMNS = ("host", "role", "local_ip", "compose_ip", "rack")
+ROLES = ("namenode", "datanode")
+DEFAULT_RACK = "/default-rack"
+_RACK_RE = re.compile(r"^/[A-Za-z0-9_.-]+$")
+_HOST_RE = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class Host:
+    """One row of the rack table."""
+
+    name: str
+    role: str
+    local_ip: str
+    compose_ip: str
+    rack: str
+
+
+@dataclass(frozen=True)
+class RackTable:
+    """The validated rack table: exactly one NameNode and at least one DataNode."""
+
+    path: Path
+    hosts: tuple[Host, ...]
+
+    @property
+    def namenode(self) -> Host:
+        return next(h for h in self.hosts if h.role == "namenode")
+
+    @property
+    def datanodes(self) -> tuple[Host, ...]:
+        return tuple(h for h in self.hosts if h.role == "datanode")
+
+    @property
+    def racks(self) -> dict[str, tuple[Host, ...]]:
+        """DataNodes grouped by rack, racks in first-appearance order."""
+        grouped: dict[str, list[Host]] = {}
+        for host in self.datanodes:
+            grouped.setdefault(host.rack, []).append(host)
+        return {rack: tuple(hosts) for rack, hosts in grouped.items()}
+
+    def host(self, name: str) -> Host:
+        for host in self.hosts:
+            if name in (host.name, host.local_ip, host.compose_ip):
+                return host
+        known = ", ".join(h.name for h in self.hosts)
+        raise TopologyError(f"{self.path}: no host named {name!r} (known: {known})")
+
+    def rack_of(self, address: str) -> str:
+        """The rack HDFS assigns to ``address`` (what topology.sh prints)."""
+        for host in self.hosts:
+            if address in (host.name, host.local_ip, host.compose_ip):
+                return host.rack
+        return DEFAULT_RACK
+
+
+def load_rack_table(path: Path) -> RackTable:
+    """Parse and validate ``racks.csv``; every problem names the file and line."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise TopologyError(f"cannot read rack table {path}: {exc.strerror}") from exc
+    rows = list(_data_rows(text))
+    if not rows or tuple(rows[0][1]) != COLUMNS:
+        raise TopologyError(f"{path}: the first non-comment line must be the header "
+                            f"{','.join(COLUMNS)}")
+    hosts = tuple(_parse_row(path, line_no, row) for line_no, row in rows[1:])
+    _check_table(path, hosts)
+    return RackTable(path=path, hosts=hosts)
+
+
+def _data_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            yield line_no, next(csv.reader([line]))
+
+
+def _parse_row(path: Path, line_no: int, row: list[str]) -> Host:
+    where = f"{path}:{line_no}"
+    if len(row) != len(COLUMNS):
+        raise TopologyError(f"{where}: expected {len(COLUMNS)} columns "
+                            f"({','.join(COLUMNS)}), found {len(row)}")
+    name, role, local_ip, compose_ip, rack = (cell.strip() for cell in row)
+    if not _HOST_RE.match(name):
+        raise TopologyError(f"{where}: host name {name!r} must be lower-case letters, digits, '-'")
+    if role not in ROLES:
+        raise TopologyError(f"{where}: role {role!r} is not one of {', '.join(ROLES)}")
+    for column, value in (("local_ip", local_ip), ("compose_ip", compose_ip)):
+        try:
+            ipaddress.IPv4Address(value)
+        except ValueError:
+            raise TopologyError(f"{where}: {column} {value!r} is not an IPv4 address") from None
+    if not ipaddress.IPv4Address(local_ip).is_loopback:
+        raise TopologyError(f"{where}: local_ip {local_ip} must be a loopback alias (127.x.y.z): "
+                            "the local launcher runs every host on this machine")
+    if not _RACK_RE.match(rack):
+        raise TopologyError(f"{where}: rack {rack!r} must be one level like /rack1 "
+                            "(HDFS needs every rack path at the same depth)")
+    return Host(name=name, role=role, local_ip=local_ip, compose_ip=compose_ip, rack=rack)
+
+
+def _check_table(path: Path, hosts: tuple[Host, ...]) -> None:
+    namenodes = [h.name for h in hosts if h.role == "namenode"]
+    if len(namenodes) != 1:
+        raise TopologyError(f"{path}: needs exactly one namenode row, found {len(namenodes)}")
+    if not any(h.role == "datanode" for h in hosts):
+        raise TopologyError(f"{path}: needs at least one datanode row")
+    for column in ("name", "local_ip", "compose_ip"):
+        seen: set[str] = set()
+        for host in hosts:
+            value = getattr(host, column)
+            if value in seen:
+                raise TopologyError(f"{path}: {column} {value} appears twice")
+            seen.add(value)
