@@ -1,1 +1,1 @@
-"""Raw camera data in: the MARS layout, its validation, a generator of MARS-format data, HDFS I/O."""
+"""Raw camera data in: the MARS layout and its validation, a MARS-format generator, HDFS I/O."""

@@ -2,7 +2,14 @@
 
     python -m hadoop.cluster up [--profile test]   start (idempotent), wait until healthy
     python -m hadoop.cluster status                live DataNodes per rack
-    python -m hadoop.cluster down                  stop every daemon, leave the data
+    python -m hadoop.cluster down                  stop every daemon, keep the data
+    python -m hadoop.cluster kill dn3              SIGKILL DataNodes (names, IPs or /rackN)
+    python -m hadoop.cluster stop /rack2           clean shutdown of DataNodes
+    python -m hadoop.cluster start dn3 /rack2      restart them and wait until they are live
+    python -m hadoop.cluster scrub /reid/x         make every replica holder verify its blocks
+  fault injection (tests):
+    python -m hadoop.cluster corrupt PATH [--block N] [--node dnX]
+    python -m hadoop.cluster delete-replica PATH [--block N] [--node dnX]
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from hadoop.blocks import scrub
+from hadoop.cluster.faults import corrupt_replica, delete_replica
 from hadoop.cluster.launcher import DEFAULT_RUN_DIR, LocalCluster
 from hadoop.cluster.profiles import PROFILES
 from hadoop.errors import ClusterError
@@ -33,6 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for health")
     sub.add_parser("down", help="stop every daemon; HDFS data stays in the run directory")
     sub.add_parser("status", help="show the NameNode and the live DataNodes per rack")
+    for name, text in (("kill", "SIGKILL daemons"), ("stop", "stop daemons cleanly"),
+                       ("start", "(re)start daemons and wait until they are live")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("nodes", nargs="+", help="host names, addresses or rack paths")
+    sub.add_parser("scrub", help="verify every replica of a file").add_argument("path")
+    for name in ("corrupt", "delete-replica"):
+        cmd = sub.add_parser(name, help="fault injection on one replica's block file (tests)")
+        cmd.add_argument("path")
+        cmd.add_argument("--block", type=int, default=0, help="block index in the file")
+        cmd.add_argument("--node", default=None, help="which holder (default: the first)")
     return parser
 
 
@@ -40,24 +59,42 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         cluster = LocalCluster(args.run_dir, args.conf_dir, getattr(args, "profile", None))
-        if args.command == "up":
-            began = time.monotonic()
-            print(f"==> starting HDFS ({len(cluster.datanodes)} DataNodes, profile "
-                  f"{cluster.profile}) under {cluster.run_dir}", flush=True)
-            status = cluster.up(timeout=args.timeout)
-            print(status.render())
-            print(f"==> HDFS is up in {time.monotonic() - began:.1f} s: {status.namenode_url}  "
-                  f"web UI {status.web_ui}")
-        elif args.command == "down":
-            stopped = cluster.down()
-            print(f"==> stopped: {', '.join(stopped)}" if stopped else "==> nothing was running")
-        else:
-            status = cluster.status()
-            print(status.render())
-            return 0 if status.namenode_pid else 3
+        return _run(cluster, args)
     except ClusterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _run(cluster: LocalCluster, args: argparse.Namespace) -> int:
+    if args.command == "up":
+        began = time.monotonic()
+        print(f"==> HDFS: {len(cluster.datanodes)} DataNodes, profile {cluster.profile}, "
+              f"run directory {cluster.run_dir}", flush=True)
+        status = cluster.up(timeout=args.timeout)
+        print(status.render())
+        print(f"==> HDFS is up ({time.monotonic() - began:.1f} s): {status.namenode_url}  "
+              f"web UI {status.web_ui}")
+    elif args.command == "down":
+        stopped = cluster.down()
+        print(f"==> stopped: {', '.join(stopped)}" if stopped else "==> nothing was running")
+    elif args.command == "status":
+        status = cluster.status()
+        print(status.render())
+        return 0 if status.namenode_pid else 3
+    elif args.command in ("kill", "stop"):
+        stopped = cluster.stop(args.nodes, kill=args.command == "kill")
+        print(f"==> {args.command}: {', '.join(stopped) or 'nothing was running'}")
+    elif args.command == "start":
+        cluster.start(args.nodes)
+        print(cluster.status().render())
+    elif args.command == "scrub":
+        report = scrub(args.path, cluster.status().web_ui, cluster.namenode_url)
+        print(f"==> {args.path}: {report.blocks} blocks, {report.replica_reads} replicas "
+              f"verified by their DataNodes, {report.inconsistent_blocks} inconsistent")
+    else:
+        damage = corrupt_replica if args.command == "corrupt" else delete_replica
+        node, block_file = damage(cluster, args.path, args.block, args.node)
+        print(f"==> {args.command}: block #{args.block} of {args.path} on {node}: {block_file}")
     return 0
 
 

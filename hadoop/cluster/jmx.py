@@ -11,6 +11,22 @@ _FS_STATE = "Hadoop:service=NameNode,name=FSNamesystemState"
 _FS_SYSTEM = "Hadoop:service=NameNode,name=FSNamesystem"
 
 
+def datanode_registered(web_url: str, timeout: float = 2.0) -> bool:
+    """Whether the DataNode serving ``web_url`` has registered with its NameNode and reported
+    its blocks: its own view, so a restarted node is not mistaken for its previous instance
+    (which the NameNode keeps listing as live until its heartbeats are overdue)."""
+    url = f"{web_url.rstrip('/')}/jmx?qry=Hadoop:service=DataNode,name=DataNodeInfo"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            beans = json.load(response).get("beans", [])
+    except (OSError, ValueError):
+        return False
+    actors = json.loads(beans[0].get("BPServiceActorInfo", "[]")) if beans else []
+    return bool(actors) and all(a.get("BlockPoolID") and a.get("ActorState") == "RUNNING"
+                                and a.get("LastBlockReport") not in (None, "", "-1", "Never")
+                                for a in actors)
+
+
 class NameNodeJmx:
     """Typed accessors over ``http://<namenode>/jmx``. Network errors surface as OSError."""
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hadoop.cluster.jmx import NameNodeJmx
+from hadoop.cluster.jmx import NameNodeJmx, datanode_registered
 from hadoop.cluster.profiles import profile_flags
 from hadoop.errors import (
     ClusterNotRunningError,
@@ -158,6 +158,17 @@ class LocalCluster:
         host = self.table.host(name)
         return next(d for d in self.daemons if d.host == host)
 
+    def resolve(self, names: Iterable[str]) -> list[str]:
+        """Host names, addresses or rack paths (``/rack2``) -> daemon names, in table order."""
+        wanted: set[str] = set()
+        for name in names:
+            rack = self.table.racks.get(name)
+            if rack:
+                wanted.update(h.name for h in rack)
+            else:
+                wanted.add(self.daemon(name).name)
+        return [d.name for d in self.daemons if d.name in wanted]
+
     def up(self, timeout: float = 180.0) -> ClusterStatus:
         """Start whatever is not running, wait until every DataNode is live and safe mode is off.
 
@@ -216,7 +227,7 @@ class LocalCluster:
     def start(self, names: Iterable[str], timeout: float = 120.0) -> None:
         """(Re)start the named daemons and wait until the NameNode sees them live."""
         self._require_running()
-        daemons = [self.daemon(n) for n in names]
+        daemons = [self.daemon(n) for n in self.resolve(names)]
         missing = [d for d in daemons if d.pid() is None]
         self._check_ports_free(missing)
         for daemon in missing:
@@ -225,7 +236,7 @@ class LocalCluster:
 
     def stop(self, names: Iterable[str], *, kill: bool = False) -> list[str]:
         """Stop the named daemons: SIGTERM (clean shutdown) or, with ``kill``, SIGKILL."""
-        return self._stop([self.daemon(n) for n in names], kill=kill)
+        return self._stop([self.daemon(n) for n in self.resolve(names)], kill=kill)
 
     def wait_until_healthy(self, timeout: float, watch: Iterable[Daemon] = ()) -> None:
         """Block until every DataNode with a live process is registered and safe mode is off."""
@@ -239,7 +250,8 @@ class LocalCluster:
                         f"{daemon.log_file}:\n{daemon.log_tail()}")
             expected = {d.host.local_ip for d in self.datanodes if d.pid() is not None}
             try:
-                if expected <= self.jmx.live_datanode_ips() and not self.jmx.safe_mode():
+                if (expected <= self.jmx.live_datanode_ips() and not self.jmx.safe_mode()
+                        and all(self._registered(d) for d in watched)):
                     return
             except OSError:
                 pass
@@ -408,6 +420,12 @@ class LocalCluster:
             raise ClusterNotRunningError(
                 f"no NameNode is running under {self.run_dir}; start it with "
                 "`python -m hadoop.cluster up`")
+
+    def _registered(self, daemon: Daemon) -> bool:
+        if daemon.host.role != "datanode":
+            return True
+        site = load_site(self.conf_dir, self._env(daemon))
+        return datanode_registered("http://" + site["dfs.datanode.http.address"])
 
     def _safe_live_count(self) -> str:
         try:
