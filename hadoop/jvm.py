@@ -62,9 +62,11 @@ def classpath(conf_dir: Path = CONF_DIR) -> str:
     """Config dir first (site files, log4j.properties), then Hadoop's jars and our plug-ins."""
     if not any(LIB_DIR.glob("hadoop-hdfs-client-*.jar")):
         raise JavaNotFoundError(f"Hadoop jars are missing from {LIB_DIR}: run `make setup`")
-    entries = [str(conf_dir), str(LIB_DIR / "*")]
-    entries += [str(jar) for jar in PLUGIN_JARS if jar.exists()]
-    return os.pathsep.join(entries)
+    missing = [str(jar) for jar in PLUGIN_JARS if not jar.exists()]
+    if missing:
+        raise JavaNotFoundError("the project's Hadoop plug-ins are not built "
+                                f"({', '.join(missing)}): run `make setup`")
+    return os.pathsep.join([str(conf_dir), str(LIB_DIR / "*"), *map(str, PLUGIN_JARS)])
 
 
 def java_command(main: str, args: list[str], *, conf_dir: Path = CONF_DIR,
