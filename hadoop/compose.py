@@ -27,7 +27,8 @@ REPO_DIR = Path(__file__).resolve().parents[1]
 POM = REPO_DIR / "hadoop" / "pom.xml"
 IMAGE = "apache/hadoop"
 CONTAINER_CONF = "/opt/hadoop/etc/hadoop"
-CONF_FILES = ("core-site.xml", "hdfs-site.xml", "log4j.properties", "racks.csv", "topology.sh")
+CONF_FILES = ("core-site.xml", "hdfs-site.xml", "log4j.properties", "hadoop-metrics2.properties",
+              "racks.csv", "topology.sh")
 PLACEMENT_JAR = ("./hadoop/placement/target/reid-placement.jar",
                  "/opt/hadoop/share/hadoop/hdfs/lib/reid-placement.jar")
 NETWORK = "reid"
@@ -53,7 +54,8 @@ def render(table: RackTable, version: str) -> dict[str, Any]:
     nn_ip = table.namenode.compose_ip
     mounts = [f"./hadoop/conf/{name}:{CONTAINER_CONF}/{name}:ro" for name in CONF_FILES]
     services: dict[str, Any] = {}
-    for host in table.hosts:
+    servers = [h for h in table.hosts if h.role != "client"]
+    for host in servers:
         volumes = [*mounts, f"{host.name}-data:{DATA_DIR}"]
         if host.role == "namenode":
             volumes.append(":".join((*PLACEMENT_JAR, "ro")))
@@ -83,12 +85,14 @@ def render(table: RackTable, version: str) -> dict[str, Any]:
         "name": "reid-hdfs",
         "services": services,
         "networks": {NETWORK: {"ipam": {"config": [{"subnet": str(subnet)}]}}},
-        "volumes": {f"{host.name}-data": {} for host in table.hosts},
+        "volumes": {f"{host.name}-data": {} for host in servers},
     }
 
 
 def _jobs_service(table: RackTable) -> dict[str, Any]:
-    """Spark ingest, training and evaluation run from the project's own image."""
+    """Spark ingest, training and evaluation run from the project's own image, at the first
+    client address of the rack table (so HDFS sees the jobs on that client's rack)."""
+    client = table.clients[0]
     return {
         "build": {"context": ".", "dockerfile": "Dockerfile"},
         "profiles": ["jobs"],
@@ -96,8 +100,9 @@ def _jobs_service(table: RackTable) -> dict[str, Any]:
         "environment": {"HADOOP_CONF_DIR": "/reid/hadoop/conf", "REID_CLUSTER": "external",
                         "REID_NAMENODE_HOST": table.namenode.compose_ip},
         "volumes": ["./reports:/reid/reports"],
-        "networks": [NETWORK],
-        "depends_on": [h.name for h in table.hosts],
+        "networks": {NETWORK: {"ipv4_address": client.compose_ip}},
+        "labels": {"org.reidhdfs.rack": client.rack},
+        "depends_on": [h.name for h in table.hosts if h.role != "client"],
     }
 
 

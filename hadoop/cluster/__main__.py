@@ -7,6 +7,7 @@
     python -m hadoop.cluster stop /rack2           clean shutdown of DataNodes
     python -m hadoop.cluster start dn3 /rack2      restart them and wait until they are live
     python -m hadoop.cluster scrub /reid/x         make every replica holder verify its blocks
+    python -m hadoop.cluster client-rack /rack1    this host's clients read as rack-1 hosts
   fault injection (tests):
     python -m hadoop.cluster corrupt PATH [--block N] [--node dnX]
     python -m hadoop.cluster delete-replica PATH [--block N] [--node dnX]
@@ -47,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("nodes", nargs="+", help="host names, addresses or rack paths")
     sub.add_parser("scrub", help="verify every replica of a file").add_argument("path")
+    sub.add_parser("client-rack", help="the rack this host's HDFS clients appear on (root)"
+                   ).add_argument("rack", help="/rackN, or 'none' for off-cluster")
     for name in ("corrupt", "delete-replica"):
         cmd = sub.add_parser(name, help="fault injection on one replica's block file (tests)")
         cmd.add_argument("path")
@@ -87,6 +90,9 @@ def _run(cluster: LocalCluster, args: argparse.Namespace) -> int:
     elif args.command == "start":
         cluster.start(args.nodes)
         print(cluster.status().render())
+    elif args.command == "client-rack":
+        cluster.set_client_rack(None if args.rack == "none" else args.rack)
+        print(f"==> HDFS clients on this host now appear on {cluster.client_rack() or 'no rack'}")
     elif args.command == "scrub":
         report = scrub(args.path, cluster.status().web_ui, cluster.namenode_url)
         print(f"==> {args.path}: {report.blocks} blocks, {report.replica_reads} replicas "

@@ -27,6 +27,17 @@ def datanode_registered(web_url: str, timeout: float = 2.0) -> bool:
                                 for a in actors)
 
 
+def datanode_reads(web_url: str, timeout: float = 5.0) -> dict[str, int]:
+    """A DataNode's read counters since it started: bytes served and read requests (one
+    READ_BLOCK operation per block a client reads from it)."""
+    url = f"{web_url.rstrip('/')}/jmx?qry=Hadoop:service=DataNode,name=DataNodeActivity-*"
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        beans = json.load(response).get("beans", [])
+    if not beans:
+        raise OSError(f"{url} returned no DataNodeActivity bean")
+    return {"bytes": int(beans[0]["BytesRead"]), "requests": int(beans[0]["ReadBlockOpNumOps"])}
+
+
 class NameNodeJmx:
     """Typed accessors over ``http://<namenode>/jmx``. Network errors surface as OSError."""
 

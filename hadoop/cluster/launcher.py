@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +23,7 @@ from pathlib import Path
 from hadoop.cluster.jmx import NameNodeJmx, datanode_registered
 from hadoop.cluster.profiles import profile_flags
 from hadoop.errors import (
+    ClusterError,
     ClusterNotRunningError,
     DaemonStartError,
     NameNodeStorageError,
@@ -107,6 +110,7 @@ class ClusterStatus:
     namenode_pid: int | None
     safe_mode: bool | None
     nodes: tuple[NodeState, ...]
+    client_rack: str | None
 
     @property
     def live_datanodes(self) -> int:
@@ -124,7 +128,8 @@ class ClusterStatus:
                               for n in nodes)
             lines.append(f"{rack:<8}  {cells}")
         safe = {None: "unknown", True: "ON", False: "off"}[self.safe_mode]
-        lines.append(f"{self.live_datanodes}/{len(self.nodes)} DataNodes live, safe mode {safe}")
+        lines.append(f"{self.live_datanodes}/{len(self.nodes)} DataNodes live, safe mode {safe}, "
+                     f"this host's clients on {self.client_rack or '/default-rack'}")
         return "\n".join(lines)
 
 
@@ -156,7 +161,10 @@ class LocalCluster:
 
     def daemon(self, name: str) -> Daemon:
         host = self.table.host(name)
-        return next(d for d in self.daemons if d.host == host)
+        for daemon in self.daemons:
+            if daemon.host == host:
+                return daemon
+        raise TopologyError(f"{name} is a {host.role} address, not a daemon of the cluster")
 
     def resolve(self, names: Iterable[str]) -> list[str]:
         """Host names, addresses or rack paths (``/rack2``) -> daemon names, in table order."""
@@ -199,6 +207,8 @@ class LocalCluster:
 
     def down(self) -> list[str]:
         """Stop every daemon (DataNodes first) and any stray JVM of this run directory."""
+        if self.client_rack() is not None:
+            self.set_client_rack(None)
         stopped = self._stop([*self.datanodes, self.namenode], kill=False)
         for pid in _pids_with(f"-Dreidhdfs.daemon={self.run_dir}/"):
             os.kill(pid, signal.SIGKILL)
@@ -222,7 +232,7 @@ class LocalCluster:
         return ClusterStatus(namenode_url=self.namenode_url,
                              web_ui="http://" + self._site["dfs.namenode.http-address"],
                              profile=self.profile, namenode_pid=nn_pid, safe_mode=safe_mode,
-                             nodes=nodes)
+                             nodes=nodes, client_rack=self.client_rack())
 
     def start(self, names: Iterable[str], timeout: float = 120.0) -> None:
         """(Re)start the named daemons and wait until the NameNode sees them live."""
@@ -237,6 +247,30 @@ class LocalCluster:
     def stop(self, names: Iterable[str], *, kill: bool = False) -> list[str]:
         """Stop the named daemons: SIGTERM (clean shutdown) or, with ``kill``, SIGKILL."""
         return self._stop([self.daemon(n) for n in self.resolve(names)], kill=kill)
+
+    def client_rack(self) -> str | None:
+        """The rack this host's HDFS clients appear on (None: /default-rack, off-cluster)."""
+        shown = _ip("route", "show", "table", "local", f"{self.table.namenode.local_ip}/32")
+        match = re.search(r"\bsrc (\S+)", shown)
+        return self.table.rack_of(match.group(1)) if match else None
+
+    def set_client_rack(self, rack: str | None) -> None:
+        """Make HDFS clients on this host (not the daemons) appear at ``rack``'s client address.
+
+        The NameNode orders replicas by the reader's rack, which it knows from the source
+        address of the reader's connection. A route for the NameNode's address with that
+        client address as preferred source does for every client on this host (hdfs-native,
+        Spark, the hdfs tools) what running on a rack-``rack`` machine does; the DataNodes bind
+        their own addresses and are unaffected. Needs root; ``None`` removes the route.
+        """
+        nn = f"{self.table.namenode.local_ip}/32"
+        if rack is None:
+            if self.client_rack() is not None:
+                _ip("route", "del", "local", nn, "dev", "lo", "table", "local")
+            return
+        client = self.table.client_of_rack(rack)
+        _ip("route", "replace", "local", nn, "dev", "lo", "src", client.local_ip,
+            "table", "local")
 
     def wait_until_healthy(self, timeout: float, watch: Iterable[Daemon] = ()) -> None:
         """Block until every DataNode with a live process is registered and safe mode is off."""
@@ -334,6 +368,12 @@ class LocalCluster:
         daemon.home.mkdir(parents=True, exist_ok=True)
         role = daemon.host.role
         args = profile_flags(self.profile)
+        if role == "namenode":
+            # Leave safe mode only once every DataNode has registered and had a moment to report
+            # its blocks: earlier, blocks of late nodes look under-replicated, get copied, and
+            # the excess copies are then deleted without regard to the placement policy.
+            args += ["-D", f"dfs.namenode.safemode.min.datanodes={len(self.datanodes)}",
+                     "-D", "dfs.namenode.safemode.extension=3000"]
         if role == "datanode":
             args += ["-D", f"hadoop.rpc.socket.factory.class.default={SOCKET_FACTORY}",
                      "-D", f"reidhdfs.net.bind-address={daemon.host.local_ip}"]
@@ -432,6 +472,17 @@ class LocalCluster:
             return str(len(self.jmx.live_datanode_ips()))
         except OSError:
             return "?"
+
+
+def _ip(*args: str) -> str:
+    """Run iproute2's ``ip``; failures become ClusterError naming the command."""
+    if shutil.which("ip") is None:
+        raise ClusterError("the `ip` command (Debian package iproute2) is needed for client racks")
+    done = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        hint = " (needs root)" if os.geteuid() != 0 else ""
+        raise ClusterError(f"`ip {' '.join(args)}` failed{hint}: {done.stderr.strip()}")
+    return done.stdout
 
 
 def _alive(pid: int) -> bool:
