@@ -1,1 +1,1 @@
-"""Training and evaluation: data pipeline from HDFS, the NVAN model, losses, pipeline parallelism."""
+"""Training and evaluation: HDFS data pipeline, the NVAN model, losses, pipeline parallelism."""

@@ -1,0 +1,24 @@
+"""NVAN video re-ID network (ResNet-50 + 5 non-local blocks + BN neck) in pipeline cut units."""
+
+from training.model.backbone import PRESETS, BackbonePreset, load_torchvision_weights
+from training.model.errors import ModelError, PretrainedWeightsError
+from training.model.nonlocal_block import NonLocalBlock, fused_attention, plain_attention
+from training.model.nvan import ModelConfig, VideoReIDNet
+from training.model.recipe import NVANRecipe, build_optimizer
+from training.model.units import Head
+
+__all__ = [
+    "PRESETS",
+    "BackbonePreset",
+    "Head",
+    "ModelConfig",
+    "ModelError",
+    "NVANRecipe",
+    "NonLocalBlock",
+    "PretrainedWeightsError",
+    "VideoReIDNet",
+    "build_optimizer",
+    "fused_attention",
+    "load_torchvision_weights",
+    "plain_attention",
+]
