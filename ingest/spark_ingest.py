@@ -1,0 +1,338 @@
+"""The Spark ingest: a MARS tree -> shard files + tracklet index + manifest in HDFS.
+
+Driver: read and check the MARS metadata (``ingest.mars``, strict or lenient), plan each
+tracklet's identity group, list the frames with Spark to find missing ones, and decide whether
+there is anything to do (a re-run of the same ingest is a no-op; ``--append`` packs only
+tracklets the dataset does not have yet).
+
+Executors: Spark reads the JPEG bytes (``binaryFile``), joins them to the plan, shuffles by
+group and sorts each group's frames into tracklet order; each task checks every frame's JPEG
+header, packs whole tracklets into shards of about ``shard_size`` bytes and writes them into a
+staging directory with the dataset's replication and block size, through the project's HDFS
+layer. Bad frames are quarantined, never packed.
+
+Commit: the index (Parquet) and manifest are written into the staging directory, which is then
+renamed into place (a new dataset), swapped in (``--replace``) or merged (``--append``: shards
+and index part are moved in, then the manifest is atomically replaced, which is the commit).
+Until then the previous dataset is untouched.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import platform
+import tempfile
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from itertools import groupby
+from pathlib import Path
+from posixpath import basename, dirname
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as sf
+from pyspark.sql.types import ArrayType, IntegerType, StringType, StructField, StructType
+
+from ingest import mars
+from ingest.hdfs_io import HdfsFS, split_url
+from ingest.manifest import Batch, Manifest, ShardInfo, fingerprint, read_manifest, write_manifest
+from ingest.shards import (
+    INDEX_DIR,
+    PlannedTracklet,
+    Quarantined,
+    group_of,
+    index_table,
+    pack_group,
+)
+
+MIB = 1 << 20
+QUARANTINE_DIR = "quarantine"
+_FRAME_PATH_RE = r"(bbox_(?:train|test)/[^/]+/[^/]+\.jpg)$"
+
+
+class IngestError(RuntimeError):
+    """The ingest cannot proceed; the message says which input or flag to fix."""
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    source: str
+    dest: str
+    shard_size: int = 64 * MIB
+    block_size: int = 64 * MIB
+    replication: int = 3
+    ids_per_group: int = 16
+    strict: bool = True
+    append: bool = False
+    replace: bool = False
+    partitions: int = 0  # 0: Spark's default parallelism
+
+    def check(self) -> None:
+        if self.append and self.replace:
+            raise IngestError("--append and --replace exclude each other")
+        if self.shard_size < MIB:
+            raise IngestError(f"--shard-size must be at least 1 MiB, not {self.shard_size}")
+        if self.block_size % 512 or self.block_size <= 0:
+            raise IngestError(f"--block-size must be a positive multiple of 512, "
+                              f"not {self.block_size}")
+        if not 1 <= self.replication <= 16:
+            raise IngestError(f"--replication must be in 1..16, not {self.replication}")
+        if self.ids_per_group < 1:
+            raise IngestError(f"--ids-per-group must be >= 1, not {self.ids_per_group}")
+        nn, path = split_url(self.dest)
+        if nn is None or not path.strip("/"):
+            raise IngestError(f"--dest {self.dest!r} must be hdfs://<namenode>/<dir>/<name>")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    status: str  # "created", "replaced", "appended" or "up-to-date"
+    dest: str
+    batch: int | None
+    counts: dict[str, int]
+    seconds: float
+
+    def summary(self) -> str:
+        c = self.counts
+        if self.status == "up-to-date":
+            return f"ingest: {self.dest} is up to date ({c.get('tracklets', 0)} tracklets)"
+        rate = c["bytes"] / MIB / self.seconds if self.seconds else 0.0
+        return (f"ingest {self.status} {self.dest} batch {self.batch}: {c['tracklets']} tracklets, "
+                f"{c['frames']} frames, {c['bytes'] / MIB:.1f} MiB in {c['shards']} shards, "
+                f"{c['quarantined_frames']} frames quarantined, {self.seconds:.1f} s "
+                f"({c['frames'] / self.seconds:.0f} frames/s, {rate:.1f} MiB/s)")
+
+
+# ---- driver --------------------------------------------------------------------------------
+
+def run_ingest(spark: SparkSession, config: IngestConfig) -> IngestResult:
+    """Run one ingest with an existing SparkSession (see the module docstring)."""
+    began = time.monotonic()
+    config.check()
+    fs, dest = HdfsFS.for_url(config.dest)
+    dataset = _read_metadata(config.source, config.strict)
+    plan = [PlannedTracklet(t.tracklet_id, t.pid, t.camid, t.split, t.role,
+                            group_of(t.pid, t.camid, config.ids_per_group), t.frames)
+            for t in dataset.tracklets]
+    existing = read_manifest(fs, dest)
+    if existing is not None and config.append:
+        known = _existing_ids(fs, dest, existing)
+        plan = [t for t in plan if t.tracklet_id not in known]
+    if not plan:
+        return _up_to_date(config, existing, began)
+
+    sizes = _list_frames(spark, config.source, plan)
+    missing = [(t.tracklet_id, f) for t in plan for f in t.frames if f not in sizes]
+    if missing and config.strict:
+        shown = ", ".join(f for _, f in missing[:5])
+        raise IngestError(f"{len(missing)} frames listed in {config.source}/info are missing "
+                          f"(e.g. {shown}); fix the tree or pass --lenient to quarantine them")
+    print_ = functools.partial(print, flush=True)
+    stamp = fingerprint(plan, sizes)
+    if existing is not None and not (config.append or config.replace):
+        if [b.fingerprint for b in existing.batches] == [stamp]:
+            return _up_to_date(config, existing, began)
+        raise IngestError(f"{config.dest} already holds a different dataset; pass --append to "
+                          "add the new tracklets or --replace to rebuild it")
+
+    batch = len(existing.batches) if existing is not None and config.append else 0
+    staging = _fresh_staging(fs, dest)
+    print_(f"ingest: packing {len(plan)} tracklets into {fs.url}{staging} (batch {batch})")
+    shards, rows, quarantine = _pack(spark, config, plan, fs.url + staging, batch)
+    counts = {"tracklets": len(rows), "frames": sum(r["num_frames"] for r in rows),
+              "bytes": sum(s.bytes for s in shards), "shards": len(shards),
+              "quarantined_frames": sum(1 for q in quarantine if q["frame"]),
+              "dropped_tracklets": sum(1 for q in quarantine if not q["frame"]),
+              "skipped_tracklets": sum(1 for p in dataset.problems if p.row is not None)}
+    index_rel = f"{INDEX_DIR}/batch-{batch:03d}.parquet"
+    table = index_table(rows)
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    fs.write_file(f"{staging}/{index_rel}", buffer.getvalue(), replication=config.replication)
+    new_batch = Batch(
+        batch=batch, source=config.source, fingerprint=stamp,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        params={k: v for k, v in asdict(config).items() if k not in ("source", "dest")},
+        versions=_versions(spark), counts=counts, index=index_rel, shards=shards,
+        quarantine=quarantine,
+        problems=dataset.summary()["problems"])
+    batches = [*existing.batches, new_batch] if existing is not None and config.append else [
+        new_batch]
+    manifest = Manifest(name=basename(dest), batches=batches)
+    status = _commit(fs, staging, dest, manifest, existing, config)
+    return IngestResult(status, config.dest, batch, counts, time.monotonic() - began)
+
+
+def _read_metadata(source: str, strict: bool) -> mars.MarsDataset:
+    """Read the MARS info files; for an hdfs:// source they are fetched to a temp dir first.
+    Frame files are checked by the Spark listing, not here."""
+    nn, path = split_url(source)
+    if nn is None:
+        root = Path(path)
+        if not (root / "info").is_dir():
+            raise IngestError(f"--source {source}: no info/ directory (not a MARS tree)")
+        return mars.read_mars(root, strict=strict, files="none")
+    fs = HdfsFS(nn)
+    with tempfile.TemporaryDirectory(prefix="mars-info-") as tmp:
+        for name in sorted({*mars.NAME_FILES.values(), *mars.INFO_FILES.values(),
+                            mars.QUERY_FILE}):
+            target = Path(tmp) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                target.write_bytes(fs.read_file(f"{path}/{name}"))
+            except FileNotFoundError:
+                raise IngestError(f"--source {source}: missing {name}") from None
+        dataset = mars.read_mars(Path(tmp), strict=strict, files="none")
+    dataset.root = Path(path)
+    return dataset
+
+
+def _source_url(source: str) -> str:
+    nn, path = split_url(source)
+    return f"{nn}{path}" if nn else Path(path).absolute().as_uri()
+
+
+def _frame_dirs(source: str, plan: Iterable[PlannedTracklet]) -> list[str]:
+    """The identity folders the plan needs: Spark reads those, not the whole tree."""
+    base = _source_url(source).rstrip("/")
+    return sorted({f"{base}/{dirname(frame)}" for t in plan for frame in t.frames})
+
+
+def _binary_frames(spark: SparkSession, source: str, plan: list[PlannedTracklet]) -> Any:
+    frames = (spark.read.format("binaryFile").option("pathGlobFilter", "*.jpg")
+              .load(_frame_dirs(source, plan)))
+    return frames.withColumn("rel_path", sf.regexp_extract("path", _FRAME_PATH_RE, 1))
+
+
+def _list_frames(spark: SparkSession, source: str, plan: list[PlannedTracklet]) -> dict[str, int]:
+    """Sizes of the planned frames that exist (a listing: no file content is read)."""
+    listed = _binary_frames(spark, source, plan).select("rel_path", "length").collect()
+    return {row.rel_path: int(row.length) for row in listed}
+
+
+def _existing_ids(fs: HdfsFS, dest: str, manifest: Manifest) -> set[str]:
+    ids: set[str] = set()
+    for part in manifest.index_parts:
+        table = pq.read_table(io.BytesIO(fs.read_file(f"{dest}/{part}")), columns=["tracklet_id"])
+        ids.update(table.column("tracklet_id").to_pylist())
+    return ids
+
+
+def _up_to_date(config: IngestConfig, existing: Manifest | None, began: float) -> IngestResult:
+    counts = existing.totals() if existing is not None else {}
+    return IngestResult("up-to-date", config.dest, None, counts, time.monotonic() - began)
+
+
+def _fresh_staging(fs: HdfsFS, dest: str) -> str:
+    """A new staging directory beside ``dest``; stale ones of earlier dead runs are removed
+    (one writer per dataset at a time)."""
+    parent, name = dirname(dest), basename(dest)
+    area = f"{parent}/.staging"
+    if fs.exists(area):
+        for status in fs.list(area):
+            if basename(status.path).startswith(f"{name}."):
+                fs.delete(f"{area}/{basename(status.path)}", recursive=True)
+    staging = f"{area}/{name}.{uuid.uuid4().hex[:12]}"
+    fs.mkdirs(staging)
+    return staging
+
+
+def _pack(spark: SparkSession, config: IngestConfig, plan: list[PlannedTracklet], staging_url: str,
+          batch: int) -> tuple[list[ShardInfo], list[dict[str, Any]], list[dict[str, str]]]:
+    schema = StructType([StructField(n, t, False) for n, t in (
+        ("tracklet_id", StringType()), ("pid", IntegerType()), ("camid", IntegerType()),
+        ("split", StringType()), ("role", StringType()), ("group", StringType()),
+        ("frames", ArrayType(StringType(), False)))])
+    tracklets = spark.createDataFrame(
+        [(t.tracklet_id, t.pid, t.camid, t.split, t.role, t.group, list(t.frames))
+         for t in plan], schema)
+    frames = tracklets.select("*", sf.posexplode("frames").alias("frame_index", "rel_path"))
+    content = _binary_frames(spark, config.source, plan).select("rel_path", "content")
+    partitions = config.partitions or spark.sparkContext.defaultParallelism * 2
+    packer = functools.partial(_pack_partition, staging_url=staging_url, batch=batch,
+                               shard_size=config.shard_size, replication=config.replication,
+                               block_size=config.block_size)
+    results = (frames.join(content, "rel_path", "left")
+               .repartition(partitions, "group")
+               .sortWithinPartitions("group", "tracklet_id", "frame_index")
+               .rdd.mapPartitions(packer).collect())
+    shards = [ShardInfo(**item) for kind, item in results if kind == "shard"]
+    rows = [item for kind, item in results if kind == "row"]
+    quarantine = sorted((item for kind, item in results if kind == "quarantine"),
+                        key=lambda q: (q["tracklet_id"], q["frame"]))
+    return sorted(shards, key=lambda s: s.path), rows, quarantine
+
+
+def _versions(spark: SparkSession) -> dict[str, str]:
+    return {"spark": str(spark.version), "python": platform.python_version(),
+            "pyarrow": pa.__version__, "format": "1"}
+
+
+def _commit(fs: HdfsFS, staging: str, dest: str, manifest: Manifest,
+            existing: Manifest | None, config: IngestConfig) -> str:
+    if existing is not None and config.append:
+        for batch_shards in manifest.batches[-1].shards:
+            fs.mkdirs(f"{dest}/{dirname(batch_shards.path)}")
+            fs.rename(f"{staging}/{batch_shards.path}", f"{dest}/{batch_shards.path}")
+        index = manifest.batches[-1].index
+        fs.mkdirs(f"{dest}/{INDEX_DIR}")
+        fs.rename(f"{staging}/{index}", f"{dest}/{index}")
+        if fs.exists(f"{staging}/{QUARANTINE_DIR}"):
+            fs.mkdirs(f"{dest}/{QUARANTINE_DIR}")
+            for status in fs.list(f"{staging}/{QUARANTINE_DIR}"):
+                name = basename(status.path)
+                fs.rename(f"{staging}/{QUARANTINE_DIR}/{name}", f"{dest}/{QUARANTINE_DIR}/{name}")
+        write_manifest(fs, dest, manifest)  # the commit point of an append
+        fs.delete(staging, recursive=True)
+        return "appended"
+    write_manifest(fs, staging, manifest)
+    fs.mkdirs(dirname(dest))
+    if existing is None:
+        fs.rename(staging, dest)
+        return "created"
+    trash = f"{dirname(staging)}/{basename(dest)}.replaced-{uuid.uuid4().hex[:8]}"
+    fs.rename(dest, trash)
+    fs.rename(staging, dest)
+    fs.delete(trash, recursive=True)
+    return "replaced"
+
+
+# ---- executors -----------------------------------------------------------------------------
+
+def _pack_partition(rows: Iterable[Any], *, staging_url: str, batch: int, shard_size: int,
+                    replication: int, block_size: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Pack the groups in one sorted partition; yields ("shard"|"row"|"quarantine", record)."""
+    fs, staging = HdfsFS.for_url(staging_url)
+    for group, group_rows in groupby(rows, key=lambda row: row.group):
+        quarantine: list[Quarantined] = []
+        for shard in pack_group(group, batch, _tracklets(group_rows), shard_size, quarantine):
+            digest = hashlib.sha256()
+            for chunk in shard.chunks:
+                digest.update(chunk)
+            fs.write_file(f"{staging}/{shard.path}", shard.chunks, replication=replication,
+                          block_size=block_size)
+            yield "shard", {"path": shard.path, "bytes": shard.size,
+                            "sha256": digest.hexdigest(), "tracklets": len(shard.rows)}
+            for row in shard.rows:
+                yield "row", row
+        for item in quarantine:
+            if item.data:  # keep refused bytes aside for inspection
+                fs.write_file(f"{staging}/{QUARANTINE_DIR}/b{batch:03d}-{basename(item.frame)}",
+                              item.data, replication=replication, overwrite=True)
+            yield "quarantine", item.record()
+
+
+def _tracklets(rows: Iterable[Any]) -> Iterator[tuple[PlannedTracklet, list[bytes | None]]]:
+    for _, frame_rows in groupby(rows, key=lambda row: row.tracklet_id):
+        frame_list = list(frame_rows)
+        first = frame_list[0]
+        tracklet = PlannedTracklet(first.tracklet_id, first.pid, first.camid, first.split,
+                                   first.role, first.group, tuple(r.rel_path for r in frame_list))
+        yield tracklet, [None if r.content is None else bytes(r.content) for r in frame_list]

@@ -1,0 +1,88 @@
+"""spark-submit entry point: ingest a MARS tree into HDFS shards + a tracklet index.
+
+    spark-submit spark_jobs/ingest.py --source /data/MARS --dest hdfs://127.0.0.10:8020/reid/mars
+    spark-submit --master spark://host:7077 spark_jobs/ingest.py --source hdfs://nn:8020/mars ...
+
+Local mode (``local[*]``) unless spark-submit's ``--master`` or this script's ``--master`` names
+another. The work itself is ``ingest.spark_ingest``; this file only parses flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+# spark-submit puts this file's folder first on sys.path, where this very file would shadow the
+# `ingest` package it drives.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from pyspark.sql import SparkSession  # noqa: E402
+
+from ingest.hdfs_io import HdfsIOError  # noqa: E402
+from ingest.manifest import ManifestError  # noqa: E402
+from ingest.mars import MarsFormatError  # noqa: E402
+from ingest.spark_ingest import MIB, IngestConfig, IngestError, run_ingest  # noqa: E402
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = IngestConfig(source="", dest="")
+    parser = argparse.ArgumentParser(prog="spark-submit spark_jobs/ingest.py",
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source", required=True,
+                        help="MARS tree: a local directory or an hdfs:// landing directory")
+    parser.add_argument("--dest", required=True, help="hdfs://<namenode>/reid/<name>")
+    parser.add_argument("--master", default=None,
+                        help="Spark master (default: spark-submit's, else local[*])")
+    parser.add_argument("--shard-size-mib", type=int, default=defaults.shard_size // MIB,
+                        help="target shard size (default: %(default)s MiB)")
+    parser.add_argument("--block-size-mib", type=int, default=defaults.block_size // MIB,
+                        help="HDFS block size of shards (default: %(default)s MiB)")
+    parser.add_argument("--replication", type=int, default=defaults.replication,
+                        help="HDFS replication of shards and index (default: %(default)s)")
+    parser.add_argument("--ids-per-group", type=int, default=defaults.ids_per_group,
+                        help="identities per placement group (default: %(default)s)")
+    parser.add_argument("--partitions", type=int, default=0,
+                        help="shuffle partitions for packing (default: 2 x Spark parallelism)")
+    parser.add_argument("--lenient", action="store_true",
+                        help="skip and count naming/index problems instead of failing")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--append", action="store_true",
+                      help="add tracklets the dataset does not have yet; old shards untouched")
+    mode.add_argument("--replace", action="store_true",
+                      help="rebuild the dataset and swap it in when complete")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = IngestConfig(
+        source=args.source, dest=args.dest, shard_size=args.shard_size_mib * MIB,
+        block_size=args.block_size_mib * MIB, replication=args.replication,
+        ids_per_group=args.ids_per_group, strict=not args.lenient, append=args.append,
+        replace=args.replace, partitions=args.partitions)
+    # Python workers run the driver's interpreter unless the environment says otherwise.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = (SparkSession.builder.appName("reid-hdfs ingest")
+               .config("spark.sql.files.openCostInBytes", str(8192))
+               .config("spark.sql.files.maxPartitionBytes", str(64 * MIB))
+               .config("spark.sql.shuffle.partitions", str(max(args.partitions, 8)))
+               .config("spark.ui.showConsoleProgress", "true"))
+    if args.master:
+        builder = builder.master(args.master)
+    spark = builder.getOrCreate()
+    try:
+        result = run_ingest(spark, config)
+    except (IngestError, MarsFormatError, ManifestError, HdfsIOError, FileExistsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        spark.stop()
+    print(result.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
