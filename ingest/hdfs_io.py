@@ -10,7 +10,9 @@ training job needs on top:
   ``ReplicasExhaustedError`` naming the path, range and attempts;
 - atomic writes: data goes to a hidden temporary name in the target directory and is renamed
   into place, so readers never see a half-written file;
-- fork safety: each process (e.g. each DataLoader worker) opens its own client lazily.
+- one client per process: pickling carries only the URL, and a forked child opens its own
+  client lazily. Prefer ``forkserver`` (or ``spawn``) DataLoader workers: after a plain fork
+  hdfs-native's first request in the child stalls for about 60 s.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from hdfs_native import FileReader, FileStatus
 
 _READER_CACHE = 256
+_INHERITED: list[object] = []  # clients a forked child inherited; see HdfsFS.client
 T = TypeVar("T")
 
 
@@ -89,6 +92,11 @@ class HdfsFS:
         self._client: Client | None = None
         self._readers: OrderedDict[str, FileReader] = OrderedDict()
 
+    def __reduce__(self) -> tuple[type[HdfsFS], tuple[str, RetryPolicy]]:
+        """Pickled (into a spawned or forkserver DataLoader worker) as its URL and policy:
+        the receiving process opens its own client."""
+        return HdfsFS, (self.url, self.retry)
+
     @classmethod
     def for_url(cls, url_or_path: str, retry: RetryPolicy | None = None) -> tuple[HdfsFS, str]:
         """The filesystem an ``hdfs://`` URL names (a bare path: the default one), and the path."""
@@ -98,8 +106,12 @@ class HdfsFS:
     @property
     def client(self) -> Client:
         if self._pid != os.getpid():  # new process after fork: never share the parent's client
+            if self._client is not None:
+                # Dropping the parent's client here would wait forever for its runtime's
+                # threads, which fork did not copy: keep it (and its readers) alive instead.
+                _INHERITED.append((self._client, list(self._readers.values())))
             self._client = Client(self.url)
-            self._readers.clear()
+            self._readers = OrderedDict()
             self._pid = os.getpid()
         assert self._client is not None
         return self._client

@@ -29,3 +29,45 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
         yield local
     finally:
         local.down()
+
+
+@pytest.fixture(scope="session")
+def small_mars(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small generated MARS tree (train + test, queries, distractors, junk), shared by the
+    ingest, loader and training tests. Read-only: copy it before changing anything."""
+    from ingest.synthetic import SyntheticConfig, generate
+
+    root = tmp_path_factory.mktemp("mars") / "small"
+    generate(root, SyntheticConfig(ids=8, seed=3, mean_len=8.0, max_len=16,
+                                   max_tracklets_per_camera=2, workers=1))
+    return root
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """One local Spark session for the tests that drive the ingest in-process."""
+    import os
+    import sys
+
+    from pyspark.sql import SparkSession
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # Python workers: this interpreter
+    session = (SparkSession.builder.master("local[2]").appName("reid-hdfs tests")
+               .config("spark.sql.shuffle.partitions", "4")
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def small_dataset(cluster: LocalCluster, small_mars: Path, spark: object) -> str:
+    """``small_mars`` ingested into the session's cluster; returns the dataset's URL."""
+    from ingest.spark_ingest import MIB, IngestConfig, run_ingest
+
+    url = f"{cluster.namenode_url}/reid/small"
+    run_ingest(spark, IngestConfig(source=str(small_mars), dest=url, shard_size=MIB,  # type: ignore[arg-type]
+                                   block_size=MIB))
+    return url

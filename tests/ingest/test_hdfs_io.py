@@ -47,18 +47,22 @@ def test_writes_are_atomic_and_never_clobber(cluster: LocalCluster) -> None:
     assert [s.path for s in fs.list("/tmp/io") if ".tmp-" in s.path] == []
 
 
-def _child_read(url: str, queue: multiprocessing.Queue) -> None:
-    queue.put(HdfsFS.for_url(url)[0].read_file("/tmp/io/fork.bin"))
+def _child_read(fs: HdfsFS, queue: multiprocessing.Queue) -> None:
+    queue.put(fs.read_file("/tmp/io/fork.bin"))
 
 
-def test_forked_children_open_their_own_client(cluster: LocalCluster) -> None:
+@pytest.mark.parametrize("start_method", ["forkserver", "fork"])
+def test_worker_processes_open_their_own_client(cluster: LocalCluster, start_method: str) -> None:
+    """A DataLoader worker gets the parent's HdfsFS, pickled (forkserver) or inherited (fork):
+    it must open its own client, and never hang on the parent's (whose runtime threads a fork
+    does not copy)."""
     fs = HdfsFS(cluster.namenode_url)
     fs.write_file("/tmp/io/fork.bin", b"shared" * 1000, overwrite=True)
-    assert fs.read_file("/tmp/io/fork.bin")  # the parent's client exists before the fork
-    queue: multiprocessing.Queue = multiprocessing.get_context("fork").Queue()
-    child = multiprocessing.get_context("fork").Process(
-        target=_child_read, args=(cluster.namenode_url + "/tmp/io/fork.bin", queue))
+    assert fs.read_file("/tmp/io/fork.bin")  # the parent's client and a reader exist
+    context = multiprocessing.get_context(start_method)
+    queue: multiprocessing.Queue = context.Queue()
+    child = context.Process(target=_child_read, args=(fs, queue))
     child.start()
-    assert queue.get(timeout=60) == b"shared" * 1000
+    assert queue.get(timeout=120) == b"shared" * 1000
     child.join(timeout=60)
     assert child.exitcode == 0

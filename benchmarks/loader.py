@@ -1,0 +1,201 @@
+"""Loader benchmark: training clips streamed from HDFS vs the same shards on local disk.
+
+Starts its own cluster, generates and ingests a dataset, copies its shards to a local directory,
+then runs the SAME data path (TrainClips + PKSampler + a DataLoader with 2 forkserver workers)
+over each store for T=4 and T=8, as fast as it can deliver. Also counts HDFS read requests per
+clip (DataNode READ_BLOCK operations), times JPEG decoders per core, and measures rack-local
+bytes for a reader on each rack with and without rack-aware dealing of identities (needs root,
+for `python -m hadoop.cluster client-rack`). Ends with one RESULT line.
+
+    .venv/bin/python -m benchmarks.loader [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from torch.utils.data import DataLoader
+
+from hadoop.cluster import LocalCluster
+from hadoop.cluster.jmx import datanode_reads
+from hadoop.errors import ClusterError
+from ingest.dataset import ShardedDataset, open_dataset
+from ingest.hdfs_io import HdfsFS
+from ingest.synthetic import SyntheticConfig, generate
+from training.data.clips import TrainClips, collate_clips
+from training.data.decode import DECODERS
+from training.data.locality import identity_racks
+from training.data.sampler import PKSampler
+from training.data.transforms import AugmentConfig
+
+MIB = 1 << 20
+
+
+class LocalStore:
+    """The shards mirrored on local disk, read with one pread per clip like HdfsFS."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        with open(self.root / path.lstrip("/"), "rb") as handle:
+            return os.pread(handle.fileno(), length, offset)
+
+
+def mirror(data: ShardedDataset, target: Path) -> LocalStore:
+    fs, _ = HdfsFS.for_url(data.url)
+    for shard in {r.shard for r in data.records}:
+        local = target / f"{data.root}/{shard}".lstrip("/")
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_bytes(fs.read_file(f"{data.root}/{shard}"))
+    return LocalStore(target)
+
+
+def throughput(data: ShardedDataset, seq_len: int, batches: int) -> tuple[float, int]:
+    """Clips per second delivered by the training data path (after its first batch), and
+    the clips it read in all."""
+    train = data.select(split="train")
+    clips = TrainClips(data, train, seq_len, AugmentConfig(), seed=0)
+    sampler = PKSampler(train, 4, 4, seed=0)
+    run = list(sampler.run(0, batches))
+    loader = DataLoader(clips, batch_sampler=run, num_workers=2, collate_fn=collate_clips,
+                        multiprocessing_context="forkserver", prefetch_factor=4)
+    iterator = iter(loader)
+    first = next(iterator)[0].shape[0]  # workers started, first batch in
+    began = time.monotonic()
+    delivered = sum(batch.shape[0] for batch, _, _ in iterator)
+    return delivered / (time.monotonic() - began), first + delivered
+
+
+def read_requests(cluster: LocalCluster) -> tuple[int, int]:
+    time.sleep(1.5)  # JMX serves metrics snapshots up to one period (1 s) old
+    counters = [datanode_reads(f"http://{d.host.local_ip}:9864") for d in cluster.datanodes]
+    return sum(c["requests"] for c in counters), sum(c["bytes"] for c in counters)
+
+
+def rack_bytes(cluster: LocalCluster) -> dict[str, int]:
+    time.sleep(1.5)
+    out: dict[str, int] = {}
+    for d in cluster.datanodes:
+        out[d.host.rack] = out.get(d.host.rack, 0) + datanode_reads(
+            f"http://{d.host.local_ip}:9864")["bytes"]
+    return out
+
+
+def decode_rates(data: ShardedDataset, frames: int) -> dict[str, float]:
+    blobs: list[bytes] = []
+    for record in data.records:
+        blobs += data.read_frames(record)
+        if len(blobs) >= frames:
+            break
+    rates: dict[str, float] = {}
+    for name, decode in DECODERS.items():
+        decode(blobs[0])
+        began = time.monotonic()
+        reference = [decode(b) for b in blobs]
+        rates[name] = len(blobs) / (time.monotonic() - began)
+        assert all(a.shape == reference[0].shape for a in reference)
+    return rates
+
+
+def locality(cluster: LocalCluster, data: ShardedDataset) -> dict[str, float] | None:
+    """Share of bytes served from the reader's own rack, for 3 replicas on 3 racks."""
+    if os.geteuid() != 0:
+        return None
+    train = data.select(split="train")
+    racks = list(cluster.table.racks)
+    homes = identity_racks(data, train, cluster.status().web_ui)
+    shares = {}
+    for mode in ("default", "rack_aware"):
+        local = total = 0
+        for rank, rack in enumerate(racks):
+            aware = mode == "rack_aware"
+            sampler = PKSampler(train, 2, 2, seed=1, rank=rank, world=len(racks),
+                                identity_racks=homes if aware else None,
+                                rank_racks=racks if aware else None)
+            cluster.set_client_rack(rack)
+            try:
+                reader = open_dataset(data.url)  # a new client: connects from the rack's address
+                before = rack_bytes(cluster)
+                for batch in sampler:
+                    for index in batch:
+                        reader.read_frames(reader.records[train[index].row])
+                after = rack_bytes(cluster)
+            finally:
+                cluster.set_client_rack(None)
+            local += after[rack] - before[rack]
+            total += sum(after.values()) - sum(before.values())
+        shares[mode] = local / total
+    return shares
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a smaller dataset, fewer batches")
+    args = parser.parse_args(argv)
+    ids, batches = (24, 15) if args.quick else (80, 60)
+
+    from pyspark.sql import SparkSession
+
+    from ingest.spark_ingest import IngestConfig, run_ingest
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    with tempfile.TemporaryDirectory(prefix="loader-bench-") as tmp:
+        work = Path(tmp)
+        generate(work / "mars", SyntheticConfig(ids=ids, seed=9))
+        cluster = LocalCluster(work / "cluster", profile="test")
+        cluster.up()
+        try:
+            spark = SparkSession.builder.master("local[2]").getOrCreate()
+            url = f"{cluster.namenode_url}/reid/loader-bench"
+            run_ingest(spark, IngestConfig(source=str(work / "mars"), dest=url))
+            spark.stop()
+            hdfs = open_dataset(url)
+            local = open_dataset(url, store=mirror(hdfs, work / "local"))
+            rows = []
+            for seq_len in (4, 8):
+                requests0, _ = read_requests(cluster)
+                hdfs_rate, delivered = throughput(hdfs, seq_len, batches)
+                requests1, _ = read_requests(cluster)
+                local_rate, _ = throughput(local, seq_len, batches)
+                rows.append((seq_len, hdfs_rate, local_rate,
+                             (requests1 - requests0) / delivered))
+            decoders = decode_rates(hdfs, 400 if args.quick else 2000)
+            try:
+                shares = locality(cluster, hdfs)
+            except ClusterError as exc:
+                print(f"locality not measured: {exc}")
+                shares = None
+        finally:
+            cluster.down()
+
+    print(f"\n{'T':>2} {'HDFS clips/s':>12} {'local clips/s':>13} {'ratio':>6} "
+          f"{'HDFS frames/s':>13} {'reads/clip':>10}")
+    for seq_len, hdfs_rate, local_rate, per_clip in rows:
+        print(f"{seq_len:>2} {hdfs_rate:>12.1f} {local_rate:>13.1f} {hdfs_rate / local_rate:>6.2f} "
+              f"{hdfs_rate * seq_len:>13.0f} {per_clip:>10.2f}")
+    print("decode, frames/s on one core: " + ", ".join(f"{k} {v:.0f}"
+                                                       for k, v in decoders.items()))
+    if shares:
+        print(f"rack-local bytes, a reader per rack: default dealing {shares['default']:.3f}, "
+              f"rack-aware {shares['rack_aware']:.3f}")
+    ratio = min(h / loc for _, h, loc, _ in rows)
+    reads = max(r for *_, r in rows)
+    best = max(decoders, key=decoders.__getitem__)
+    extra = (f" rack_local_default={shares['default']:.3f} "
+             f"rack_local_aware={shares['rack_aware']:.3f}") if shares else ""
+    print(f"RESULT hdfs_vs_local={ratio:.2f} reads_per_clip={reads:.2f} "
+          f"clips_per_s_t8={rows[1][1]:.1f} frames_per_s_t8={rows[1][1] * 8:.0f} "
+          f"decoder={best} decode_fps={decoders[best]:.0f} "
+          f"decode_fps_pillow={decoders['pillow']:.0f}" + extra)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

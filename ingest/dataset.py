@@ -1,0 +1,128 @@
+"""Reading a published dataset: its manifest, its tracklet index, a tracklet's bytes.
+
+Training and evaluation see a dataset only through this module: ``open_dataset(url)`` reads the
+manifest (the commit point) and exactly the index parts it lists; ``read_frames`` fetches a
+tracklet's frames with ONE positional range read and checks them against the index.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ingest.hdfs_io import HdfsFS, HdfsIOError
+from ingest.manifest import Manifest, ManifestError, read_manifest
+from ingest.shards import INDEX_SCHEMA
+
+
+class DatasetError(ValueError):
+    """The dataset at a URL is missing, or its index disagrees with its shards."""
+
+
+class RangeStore(Protocol):
+    """Anything that can read an exact byte range of a file (HdfsFS; a local mirror in tests)."""
+
+    def read_range(self, path: str, offset: int, length: int) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class TrackletRecord:
+    """One index row, as the data pipeline uses it."""
+
+    row: int
+    tracklet_id: str
+    pid: int
+    camid: int
+    split: str
+    role: str
+    group: str
+    shard: str
+    offset: int
+    length: int
+    frame_offsets: np.ndarray  # int64, relative to ``offset``
+    frame_lengths: np.ndarray  # int64
+    crc32: int
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.frame_offsets)
+
+
+class ShardedDataset:
+    """A committed dataset: ``records`` in index order and the store its shards are read from."""
+
+    def __init__(self, url: str, manifest: Manifest, table: pa.Table, store: RangeStore,
+                 root: str) -> None:
+        self.url = url
+        self.manifest = manifest
+        self.table = table
+        self.store = store
+        self.root = root
+        self.records = _records(table)
+
+    def select(self, *, split: str | None = None, roles: Sequence[str] | None = None,
+               ) -> list[TrackletRecord]:
+        return [r for r in self.records
+                if (split is None or r.split == split) and (roles is None or r.role in roles)]
+
+    def read_frames(self, record: TrackletRecord, frames: Sequence[int] | None = None,
+                    ) -> list[bytes]:
+        """The JPEG bytes of ``frames`` (indices into the tracklet; all by default), fetched with
+        one range read spanning just those frames. A whole-tracklet read is checked against the
+        index's CRC; any read is checked frame by frame for JPEG markers."""
+        wanted = range(record.num_frames) if frames is None else frames
+        if not len(wanted):
+            return []
+        starts = record.frame_offsets[list(wanted)]
+        ends = starts + record.frame_lengths[list(wanted)]
+        first, last = int(starts.min()), int(ends.max())
+        data = self.store.read_range(f"{self.root}/{record.shard}", record.offset + first,
+                                     last - first)
+        if frames is None and zlib.crc32(data) != record.crc32:
+            raise DatasetError(f"{self.url}: tracklet {record.tracklet_id} in {record.shard} "
+                               "fails its CRC check: the shard does not match the index")
+        out = [data[s - first:e - first] for s, e in zip(starts.tolist(), ends.tolist(),
+                                                         strict=True)]
+        for blob, index in zip(out, wanted, strict=True):
+            if blob[:2] != b"\xff\xd8" or not blob.endswith(b"\xff\xd9"):
+                raise DatasetError(f"{self.url}: frame {index} of {record.tracklet_id} in "
+                                   f"{record.shard} is not a JPEG: index and shard disagree")
+        return out
+
+
+def open_dataset(url: str, store: RangeStore | None = None) -> ShardedDataset:
+    """The dataset committed at ``hdfs://.../reid/<name>`` (manifest + index parts it lists).
+    ``store`` reads the shards (default: the dataset's HDFS)."""
+    fs, root = HdfsFS.for_url(url)
+    try:
+        manifest = read_manifest(fs, root)
+    except (HdfsIOError, ManifestError) as exc:
+        raise DatasetError(f"cannot read the manifest of {url}: {exc}") from exc
+    if manifest is None:
+        raise DatasetError(f"no dataset at {url}: {root}/manifest.json does not exist "
+                           "(run the ingest: spark-submit spark_jobs/ingest.py)")
+    parts = [pq.read_table(io.BytesIO(fs.read_file(f"{root}/{part}")), schema=INDEX_SCHEMA)
+             for part in manifest.index_parts]
+    table = pa.concat_tables(parts).sort_by("tracklet_id")
+    return ShardedDataset(url, manifest, table, store or fs, root)
+
+
+def _records(table: pa.Table) -> list[TrackletRecord]:
+    columns = table.to_pydict()
+    return [
+        TrackletRecord(
+            row=i, tracklet_id=columns["tracklet_id"][i], pid=columns["pid"][i],
+            camid=columns["camid"][i], split=columns["split"][i], role=columns["role"][i],
+            group=columns["group"][i], shard=columns["shard"][i], offset=columns["offset"][i],
+            length=columns["length"][i],
+            frame_offsets=np.asarray(columns["frame_offsets"][i], dtype=np.int64),
+            frame_lengths=np.asarray(columns["frame_lengths"][i], dtype=np.int64),
+            crc32=columns["crc32"][i])
+        for i in range(table.num_rows)]
