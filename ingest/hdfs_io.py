@@ -125,6 +125,9 @@ class HdfsFS:
 
         def attempt() -> bytes:
             reader = self._reader(path)
+            if offset + length > len(reader):  # the path may have been replaced: reopen once
+                self._readers.pop(path, None)
+                reader = self._reader(path)
             available = max(0, min(length, len(reader) - offset))
             if available != length:  # checked first: hdfs-native panics on reads past the end
                 raise ShortReadError(f"{self.url}{path}: asked for {length} bytes at {offset}, "
@@ -139,6 +142,8 @@ class HdfsFS:
                               on_failure=lambda: self._readers.pop(path, None))
 
     def read_file(self, path: str) -> bytes:
+        """A whole (small) file, such as a manifest: always its current version."""
+        self._readers.pop(path, None)
         return self.read_range(path, 0, self.size(path))
 
     def size(self, path: str) -> int:

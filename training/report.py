@@ -29,7 +29,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from training.evaluate import REPORTED_RANKS, ProtocolResult
+from training.metrics import REPORTED_RANKS, ProtocolResult
 
 METRICS_JSON = "metrics.json"
 CMC_PNG = "cmc.png"
@@ -125,6 +125,11 @@ def write_report(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target / INDEX_HTML
+
+
+def plot_training_loss(training_log: Path, png: Path) -> None:
+    """The training loss curve of a metrics CSV as a PNG (what the report shows)."""
+    _plot_loss(png, read_loss_history(training_log))
 
 
 def read_loss_history(path: Path) -> LossHistory:

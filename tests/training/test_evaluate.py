@@ -8,7 +8,7 @@ import pytest
 import scipy.spatial.distance as ssd
 import torch
 
-from training import evaluate
+from training import metrics
 from training.evaluate import (
     EvaluationError,
     Protocol,
@@ -201,7 +201,7 @@ def test_agrees_with_brute_force(protocol: Protocol, seed: int, ties: bool) -> N
 def test_query_blocks_do_not_change_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
     dist, qp, gp, qc, gc = _random_problem(5, 50, 80)
     whole = score_protocol(dist, qp, gp, qc, gc, protocol="official")
-    monkeypatch.setattr("training.evaluate._QUERY_BLOCK", 7)
+    monkeypatch.setattr("training.metrics._QUERY_BLOCK", 7)
     blocked = score_protocol(dist, qp, gp, qc, gc, protocol="official")
     np.testing.assert_array_equal(whole.cmc, blocked.cmc)
     assert whole.mAP == pytest.approx(blocked.mAP, rel=1e-12)
@@ -268,4 +268,4 @@ def test_float32_fast_sort_orders_like_a_stable_argsort() -> None:
     dist[:, 110:120] = -0.0
     dist[:, 120:125] = np.inf
     expected = np.argsort(dist, axis=1, kind="stable")
-    np.testing.assert_array_equal(evaluate._stable_argsort(dist), expected)
+    np.testing.assert_array_equal(metrics._stable_argsort(dist), expected)

@@ -37,6 +37,21 @@ def backend_for(device: torch.device) -> str:
     return "nccl" if device.type == "cuda" else "gloo"
 
 
+def _attempt_store() -> dist.Store:
+    """torchrun's store, with a key prefix per restart attempt.
+
+    After ``torchrun --max-restarts`` restarts the workers, they rendezvous through the agent's
+    store again; with torch 2.15 gloo then read the previous attempt's addresses and dialled
+    dead ports until it timed out (observed). A prefix per attempt keeps attempts apart.
+    """
+    attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+    server = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]),
+                           int(os.environ["WORLD_SIZE"]),
+                           is_master=os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True"
+                           and os.environ.get("RANK") == "0")
+    return dist.PrefixStore(f"reid/attempt-{attempt}/", server)
+
+
 def build_layout(stages: int, device: torch.device) -> ParallelLayout:
     """This rank's place in the PP x DP mesh, joining torchrun's process group if needed."""
     launched = int(os.environ.get("WORLD_SIZE", "1")) > 1
@@ -50,7 +65,9 @@ def build_layout(stages: int, device: torch.device) -> ParallelLayout:
                 f"{stages} pipeline stages need one process per stage: launch with "
                 f"`torchrun --nproc-per-node {stages} ...` (or init torch.distributed first)"
             )
-        dist.init_process_group(backend_for(device))
+        dist.init_process_group(backend_for(device), store=_attempt_store(),
+                                rank=int(os.environ["RANK"]),
+                                world_size=int(os.environ["WORLD_SIZE"]))
     world = dist.get_world_size()
     if world % stages:
         raise PipelineError(

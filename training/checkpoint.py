@@ -1,0 +1,132 @@
+"""Training checkpoints in HDFS: one file per pipeline stage, committed by a pointer file.
+
+Layout under the checkpoint directory (an ``hdfs://`` URL)::
+
+    step-000200/stage-0-of-2.pt     model + optimizer + scheduler state of stage 0
+    step-000200/stage-1-of-2.pt
+    step-000200/metrics.csv         the training log up to that step
+    latest.json                     the commit: step, epoch, model config, stage files
+
+Each file is written atomically (HdfsFS.write_file); ``latest.json`` is replaced only after
+every stage has written its file, so a run killed mid-save resumes from the previous
+checkpoint. Parameter names are the full model's, so the stage files of one step merge into an
+unsplit model for evaluation.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from ingest.hdfs_io import HdfsFS
+from training.model import ModelConfig, VideoReIDNet
+
+LATEST = "latest.json"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, incomplete, or does not fit the model being trained."""
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    step: int
+    epoch: int
+    stages: int
+    boundaries: list[int]  # the pipeline split, in unit indices
+    model_config: dict[str, Any]
+    files: list[str]  # relative to the checkpoint directory, one per stage
+    metrics: str | None
+
+    def config(self) -> ModelConfig:
+        """The trained model's config; its ``pretrained`` file (recorded for provenance) is not
+        needed to rebuild it, since the checkpoint holds every weight."""
+        values = dict(self.model_config)
+        values["frame_size"] = tuple(values["frame_size"])
+        values["pretrained"] = None
+        return ModelConfig(**values)
+
+
+class CheckpointStore:
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+        self.fs, self.root = HdfsFS.for_url(self.url)
+
+    @staticmethod
+    def stage_file(step: int, stage: int, stages: int) -> str:
+        return f"step-{step:06d}/stage-{stage}-of-{stages}.pt"
+
+    def save_stage(self, step: int, stage: int, stages: int, state: dict[str, Any]) -> None:
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        self.fs.write_file(f"{self.root}/{self.stage_file(step, stage, stages)}",
+                           buffer.getvalue(), overwrite=True)
+
+    def commit(self, step: int, epoch: int, stages: int, config: ModelConfig, *,
+               boundaries: list[int], metrics_csv: bytes | None = None) -> CheckpointInfo:
+        """Make step ``step`` the one to resume from (call once every stage file is written)."""
+        files = [self.stage_file(step, s, stages) for s in range(stages)]
+        missing = [f for f in files if not self.fs.exists(f"{self.root}/{f}")]
+        if missing:
+            raise CheckpointError(f"{self.url}: cannot commit step {step}, missing {missing}")
+        metrics = None
+        if metrics_csv is not None:
+            metrics = f"step-{step:06d}/metrics.csv"
+            self.fs.write_file(f"{self.root}/{metrics}", metrics_csv, overwrite=True)
+        model_config = asdict(config)
+        model_config["pretrained"] = None if config.pretrained is None else str(config.pretrained)
+        info = CheckpointInfo(step=step, epoch=epoch, stages=stages, boundaries=boundaries,
+                              model_config=model_config, files=files, metrics=metrics)
+        self.fs.write_file(f"{self.root}/{LATEST}", json.dumps(asdict(info), indent=2).encode(),
+                           overwrite=True)
+        return info
+
+    def latest(self) -> CheckpointInfo | None:
+        path = f"{self.root}/{LATEST}"
+        if not self.fs.exists(path):
+            return None
+        try:
+            return CheckpointInfo(**json.loads(self.fs.read_file(path)))
+        except (ValueError, TypeError) as exc:
+            raise CheckpointError(f"{self.url}/{LATEST} is not a checkpoint pointer: {exc}"
+                                  ) from exc
+
+    def require_latest(self) -> CheckpointInfo:
+        info = self.latest()
+        if info is None:
+            raise CheckpointError(f"no checkpoint at {self.url} ({LATEST} does not exist)")
+        return info
+
+    def load_stage(self, info: CheckpointInfo, stage: int) -> dict[str, Any]:
+        data = self.fs.read_file(f"{self.root}/{info.files[stage]}")
+        return dict(torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
+
+    def metrics_csv(self, info: CheckpointInfo) -> bytes | None:
+        return None if info.metrics is None else self.fs.read_file(f"{self.root}/{info.metrics}")
+
+    def load_model(self, info: CheckpointInfo | None = None) -> VideoReIDNet:
+        """The unsplit model of a checkpoint: every stage's parameters merged, eval mode."""
+        info = info or self.require_latest()
+        weights: dict[str, torch.Tensor] = {}
+        for stage in range(info.stages):
+            weights.update(self.load_stage(info, stage)["model"])
+        model = VideoReIDNet(info.config())
+        missing, unexpected = model.load_state_dict(weights, strict=False)
+        if missing or unexpected:
+            raise CheckpointError(f"{self.url} step {info.step} does not fit the model: missing "
+                                  f"{missing[:3]}, unexpected {unexpected[:3]}")
+        return model.eval()
+
+    def prune(self, keep: int) -> None:
+        """Delete all but the newest ``keep`` step directories (never the committed one)."""
+        info = self.latest()
+        steps = sorted(s.path.rsplit("/", 1)[-1] for s in self.fs.list(self.root)
+                       if s.isdir and s.path.rsplit("/", 1)[-1].startswith("step-"))
+        committed = f"step-{info.step:06d}" if info else None
+        for name in steps[:-keep] if keep else steps:
+            if name != committed:
+                self.fs.delete(f"{self.root}/{name}", recursive=True)

@@ -1,0 +1,64 @@
+"""Tracklet features for evaluation: every frame, in chunks of T, averaged per tracklet.
+
+MARS test tracklets run to hundreds of frames; each is read from HDFS with one range read,
+decoded, cut into T-frame chunks (the last padded), and the model's evaluation feature of the
+chunks is averaged. Chunks of several tracklets are batched together up to ``max_clips``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from ingest.dataset import ShardedDataset, TrackletRecord
+from training.data.clips import EvalTracklets, TrackletChunks
+from training.data.transforms import AugmentConfig
+from training.model import VideoReIDNet
+
+
+def _first(items: list[TrackletChunks]) -> TrackletChunks:
+    return items[0]
+
+
+@torch.no_grad()
+def extract_features(model: VideoReIDNet, data: ShardedDataset,
+                     records: Sequence[TrackletRecord], *, device: torch.device,
+                     workers: int = 2, max_clips: int = 32, progress: bool = True) -> np.ndarray:
+    """(len(records), D) float32 features in ``records`` order."""
+    config = model.config
+    height, width = config.frame_size
+    dataset = EvalTracklets(data, list(records), config.seq_len,
+                            AugmentConfig(height=height, width=width))
+    loader = DataLoader(dataset, batch_size=1, num_workers=workers, collate_fn=_first,
+                        multiprocessing_context="forkserver" if workers else None)
+    model = model.eval().to(device)
+    features = np.zeros((len(records), model.feature_dim), dtype=np.float32)
+    bar = tqdm(total=len(records), unit="tracklet", desc="features", disable=not progress)
+    for positions, clips, sizes in _batches(enumerate(loader), max_clips):
+        out = torch.cat([model(part.to(device)).float().cpu()
+                         for part in clips.split(max_clips)])
+        for position, chunk in zip(positions, torch.split(out, sizes), strict=True):
+            features[position] = chunk.mean(dim=0).numpy()
+        bar.update(len(positions))
+    bar.close()
+    return features
+
+
+def _batches(items: Iterator[tuple[int, TrackletChunks]], max_clips: int
+             ) -> Iterator[tuple[list[int], torch.Tensor, list[int]]]:
+    """Group tracklets so their chunks make batches of about ``max_clips`` clips (a longer
+    tracklet is a group of its own, run in pieces)."""
+    positions: list[int] = []
+    parts: list[torch.Tensor] = []
+    for position, item in items:
+        if parts and sum(len(p) for p in parts) + len(item.clips) > max_clips:
+            yield positions, torch.cat(parts), [len(p) for p in parts]
+            positions, parts = [], []
+        positions.append(position)
+        parts.append(item.clips)
+    if parts:
+        yield positions, torch.cat(parts), [len(p) for p in parts]

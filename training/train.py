@@ -1,0 +1,366 @@
+"""Pipeline-parallel training from HDFS, launched by torchrun.
+
+    torchrun --nproc-per-node 2 -m training.train --data hdfs://127.0.0.10:8020/reid/mars \\
+        --stages 2 --microbatches 4 --checkpoint hdfs://127.0.0.10:8020/reid/runs/mars/ckpt
+
+World size = stages x replicas (PP x DP). Every rank opens the dataset's index; the first stage
+of each replica streams its P x K clips from HDFS (one range read per clip), the last stage
+takes the labels of the same batches from the same deterministic sampler, so nothing but
+activations crosses stage boundaries. Checkpoints go to HDFS every ``--checkpoint-every`` steps
+(each stage writes its own file, rank 0 commits); ``--resume`` continues from the newest one,
+also after torchrun restarts killed workers (``--max-restarts``). Rank 0 writes the metrics CSV
+and the loss plot into ``--out`` and shows a progress bar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import repeat
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from hadoop.siteconf import host_port
+from hadoop.topology import load_rack_table
+from ingest.dataset import DatasetError, ShardedDataset, TrackletRecord, open_dataset
+from ingest.hdfs_io import HdfsIOError
+from training.checkpoint import CheckpointError, CheckpointInfo, CheckpointStore
+from training.data.clips import TrainClips, collate_clips
+from training.data.locality import identity_racks
+from training.data.sampler import PKSampler
+from training.data.transforms import AugmentConfig
+from training.model import ModelConfig, ModelError
+from training.model.backbone import PRESETS
+from training.pipeline import (
+    SCHEDULES,
+    OptimConfig,
+    PipelineConfig,
+    PipelineEngine,
+    PipelineError,
+    StepStats,
+)
+from training.report import plot_training_loss
+
+LOG_COLUMNS = ("step", "epoch", "loss", "triplet", "cross_entropy", "lr", "clips_per_s",
+               "seconds")
+logger = logging.getLogger("training.train")
+
+
+class TrainingError(RuntimeError):
+    """The run cannot start or continue as configured."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: str
+    checkpoint: str
+    out: Path
+    stages: int = 1
+    microbatches: int = 1
+    schedule: str = "gpipe"
+    preset: str = "resnet50"
+    pretrained: Path | None = None
+    seq_len: int = 8
+    height: int = 256
+    width: int = 128
+    ids_per_batch: int = 8
+    tracklets_per_id: int = 4
+    epochs: int = 200
+    max_steps: int = 0  # 0: run every epoch
+    lr: float = 1e-4
+    weight_decay: float = 5e-5
+    warmup_epochs: float = 10.0
+    decay_epochs: int = 50
+    checkpoint_every: int = 200
+    keep_checkpoints: int = 2
+    resume: bool = False
+    workers: int = 2
+    seed: int = 0
+    device: str = "cpu"
+    rack_aware: bool = False
+    erase_p: float = 0.5
+    progress: bool = True
+
+    @property
+    def batch_size(self) -> int:
+        return self.ids_per_batch * self.tracklets_per_id
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    steps: int
+    epochs: int
+    seconds: float
+    last: StepStats | None
+    checkpoint: CheckpointInfo | None
+
+
+def train(config: TrainConfig) -> TrainingResult:
+    """Run (or resume) a training job on this rank; a collective over torchrun's ranks."""
+    began = time.monotonic()
+    device = torch.device(config.device)
+    if device.type == "cpu":  # share the cores among this node's ranks: oversubscribed
+        # OpenMP threads spin-wait and can turn a 0.1 s step into seconds
+        ranks_here = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // ranks_here))
+    data = open_dataset(config.data)
+    records = data.select(split="train")
+    if not records:
+        raise TrainingError(f"{config.data} has no training tracklets")
+    clips = TrainClips(data, records, config.seq_len,
+                       AugmentConfig(height=config.height, width=config.width,
+                                     erase_p=config.erase_p), seed=config.seed)
+    model_config = ModelConfig(num_classes=clips.num_classes, seq_len=config.seq_len,
+                               preset=config.preset, pretrained=config.pretrained,  # type: ignore[arg-type]
+                               frame_size=(config.height, config.width))
+    store = CheckpointStore(config.checkpoint)
+    resume = store.latest() if config.resume else None
+    if resume is not None and resume.stages != config.stages:
+        raise TrainingError(f"{config.checkpoint} step {resume.step} was saved with "
+                            f"{resume.stages} stages, this run has {config.stages}")
+    steps_per_epoch = _steps_per_epoch(records, config)
+    pipeline = PipelineConfig(
+        stages=config.stages, microbatches=config.microbatches,
+        schedule=config.schedule,  # type: ignore[arg-type]
+        boundaries=tuple(resume.boundaries) if resume is not None else None,
+        optim=OptimConfig(lr=config.lr, weight_decay=config.weight_decay,
+                          warmup_epochs=config.warmup_epochs, decay_epochs=config.decay_epochs,
+                          steps_per_epoch=steps_per_epoch))
+    engine = PipelineEngine.create(model_config, pipeline, config.batch_size, device,
+                                   seed=config.seed)
+    layout = engine.layout
+    step = 0
+    if resume is not None:
+        engine.load_state_dict(store.load_stage(resume, engine.stage_index))
+        step = resume.step
+    log = _TrainLog(config.out, enabled=layout.rank == 0, restored=store.metrics_csv(resume)
+                    if resume is not None else None)
+    if layout.rank == 0:  # the engine has logged its split
+        logger.info("%d steps per epoch of %d clips x %d replicas; %s", steps_per_epoch,
+                    config.batch_size, layout.dp_size,
+                    f"resuming at step {step}" if resume else "starting fresh")
+    identity_racks_, rank_racks = _locality(config, data, records, layout.dp_size, engine)
+    sampler = PKSampler(records, config.ids_per_batch, config.tracklets_per_id, seed=config.seed,
+                        rank=layout.dp_rank, world=layout.dp_size,
+                        identity_racks=identity_racks_, rank_racks=rank_racks)
+    total = config.epochs * steps_per_epoch
+    if config.max_steps:
+        total = min(total, config.max_steps)
+    bar = tqdm(total=total, initial=step, unit="step", disable=not (config.progress
+                                                                      and layout.rank == 0))
+    last: StepStats | None = None
+    committed = resume
+    run = list(sampler.run(step, total))  # every remaining batch's (epoch, tracklet) keys
+    for keys, clip_batch in zip(run, _clip_stream(clips, run, engine, config), strict=True):
+        epoch = keys[0][0]
+        labels = torch.tensor([clips.class_of_pid[records[i].pid] for _, i in keys])
+        tick = time.monotonic()
+        last = engine.step(clip_batch, labels if engine.is_last else None)
+        step += 1
+        seconds = time.monotonic() - tick
+        rate = config.batch_size * layout.dp_size / seconds
+        log.write(step, epoch, last, rate, seconds)
+        bar.set_postfix(epoch=epoch, loss=f"{last.loss:.3f}", lr=f"{last.lr:.1e}",
+                        clips_s=f"{rate:.1f}")
+        bar.update()
+        if step % config.checkpoint_every == 0 or step == total:
+            committed = _save(store, engine, step, epoch + 1, model_config, log,
+                              config.keep_checkpoints)
+    bar.close()
+    if layout.rank == 0 and log.path.exists():
+        plot_training_loss(log.path, config.out / "loss.png")
+    return TrainingResult(steps=step, epochs=-(-step // steps_per_epoch),
+                          seconds=time.monotonic() - began, last=last, checkpoint=committed)
+
+
+def _steps_per_epoch(records: list[TrackletRecord], config: TrainConfig) -> int:
+    """The same for every rank: PKSampler deals identities evenly across replicas."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world % config.stages:
+        raise TrainingError(f"world size {world} is not a multiple of --stages {config.stages}")
+    return len(PKSampler(records, config.ids_per_batch, config.tracklets_per_id,
+                         world=world // config.stages))
+
+
+def _clip_stream(clips: TrainClips, run: list[list[tuple[int, int]]], engine: PipelineEngine,
+                 config: TrainConfig) -> Iterable[torch.Tensor | None]:
+    """The first stage's clips, streamed from HDFS by one DataLoader for the whole run (its
+    workers are forkserver children, which open their own HDFS clients); None elsewhere."""
+    if not engine.is_first:
+        return repeat(None, len(run))
+    loader = DataLoader(clips, batch_sampler=run, num_workers=config.workers,
+                        collate_fn=collate_clips, pin_memory=engine.device.type == "cuda",
+                        multiprocessing_context="forkserver" if config.workers else None,
+                        prefetch_factor=4 if config.workers else None)
+    return (batch for batch, _, _ in loader)
+
+
+def _locality(config: TrainConfig, data: ShardedDataset, records: list[TrackletRecord],
+              replicas: int, engine: PipelineEngine,
+              ) -> tuple[dict[int, frozenset[str]] | None, list[str] | None]:
+    """Rack-aware dealing: each replica reads identities whose data its rack holds."""
+    if not config.rack_aware:
+        return None, None
+    racks: list[str | None] = [None] * replicas
+    mine = client_rack()
+    if dist.is_initialized() and engine.layout.dp_group is not None:
+        dist.all_gather_object(racks, mine, group=engine.layout.dp_group)
+    else:
+        racks = [mine]
+    if any(rack is None for rack in racks):
+        raise TrainingError("--rack-aware: this host's rack is unknown (its address is not in "
+                            "racks.csv; see `python -m hadoop.cluster client-rack`)")
+    return identity_racks(data, records), [str(rack) for rack in racks]
+
+
+def client_rack() -> str | None:
+    """The rack the NameNode sees this process on: the rack table's rack of the source address
+    this host uses to reach the NameNode (None if the address is not in the table)."""
+    from hadoop.siteconf import namenode_url  # the cluster address, from the environment
+    host, port = host_port(namenode_url())
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect((host, port))
+        address = probe.getsockname()[0]
+    finally:
+        probe.close()
+    table = load_rack_table(Path(__file__).resolve().parents[1] / "hadoop" / "conf" / "racks.csv")
+    rack = table.rack_of(address)
+    return None if rack == "/default-rack" else rack
+
+
+def _save(store: CheckpointStore, engine: PipelineEngine, step: int, epoch: int,
+          model_config: ModelConfig, log: _TrainLog, keep: int) -> CheckpointInfo | None:
+    """Each stage (of replica 0) writes its file; rank 0 commits once all are written."""
+    layout = engine.layout
+    if layout.dp_rank == 0:
+        store.save_stage(step, engine.stage_index, engine.config.stages, engine.state_dict())
+    if dist.is_initialized():
+        dist.barrier()
+    info = None
+    if layout.rank == 0:
+        info = store.commit(step, epoch, engine.config.stages, model_config,
+                            boundaries=list(engine.plan.boundaries),
+                            metrics_csv=log.path.read_bytes() if log.path.exists() else None)
+        store.prune(keep=keep)
+    if dist.is_initialized():
+        dist.barrier()
+    return info
+
+
+class _TrainLog:
+    """The metrics CSV (rank 0 only): one row per step; restored from the checkpoint on resume
+    so the log stays continuous."""
+
+    def __init__(self, out: Path, *, enabled: bool, restored: bytes | None) -> None:
+        self.path = out / "metrics.csv"
+        self.enabled = enabled
+        if not enabled:
+            return
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".csv.tmp")
+        if restored is not None:
+            tmp.write_bytes(restored)
+        else:
+            with tmp.open("w", newline="") as handle:
+                csv.writer(handle).writerow(LOG_COLUMNS)
+        tmp.replace(self.path)
+
+    def write(self, step: int, epoch: int, stats: StepStats, clips_per_s: float,
+              seconds: float) -> None:
+        if not self.enabled:
+            return
+        with self.path.open("a", newline="") as handle:
+            csv.writer(handle).writerow([step, epoch, f"{stats.loss:.6f}", f"{stats.triplet:.6f}",
+                                         f"{stats.cross_entropy:.6f}", f"{stats.lr:.3e}",
+                                         f"{clips_per_s:.2f}", f"{seconds:.3f}"])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = TrainConfig(data="", checkpoint="", out=Path())
+    p = argparse.ArgumentParser(prog="torchrun --nproc-per-node K -m training.train",
+                                description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", required=True, help="hdfs://.../reid/<name> (the ingest's)")
+    p.add_argument("--checkpoint", help="hdfs:// checkpoint directory "
+                   "(default: <data's parent>/runs/<name>/checkpoints)")
+    p.add_argument("--out", type=Path, help="local metrics CSV and loss plot "
+                   "(default: runs/<dataset name>)")
+    p.add_argument("--stages", type=int, default=d.stages, help="pipeline stages K")
+    p.add_argument("--microbatches", type=int, default=d.microbatches)
+    p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
+    p.add_argument("--preset", choices=sorted(PRESETS), default=d.preset)
+    p.add_argument("--pretrained", type=Path, help="torchvision resnet50 state_dict file")
+    p.add_argument("--seq-len", type=int, default=d.seq_len, help="frames per clip (T)")
+    p.add_argument("--height", type=int, default=d.height)
+    p.add_argument("--width", type=int, default=d.width)
+    p.add_argument("--ids-per-batch", type=int, default=d.ids_per_batch, help="P")
+    p.add_argument("--tracklets-per-id", type=int, default=d.tracklets_per_id, help="K")
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--max-steps", type=int, default=d.max_steps, help="stop early (0: no)")
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    p.add_argument("--warmup-epochs", type=float, default=d.warmup_epochs)
+    p.add_argument("--decay-epochs", type=int, default=d.decay_epochs,
+                   help="x0.1 learning rate every this many epochs")
+    p.add_argument("--erase-p", type=float, default=d.erase_p, help="random erasing chance")
+    p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every, help="steps")
+    p.add_argument("--keep-checkpoints", type=int, default=d.keep_checkpoints,
+                   help="checkpoints kept in HDFS (older ones are deleted)")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
+    p.add_argument("--workers", type=int, default=d.workers, help="DataLoader workers")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present; "
+                   "each rank takes cuda:LOCAL_RANK)")
+    p.add_argument("--rack-aware", action="store_true",
+                   help="deal identities to replicas whose rack holds their data")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    name = args.data.rstrip("/").rsplit("/", 1)[-1]
+    parent = args.data.rstrip("/").rsplit("/", 1)[0]
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda":
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+    values = {k: v for k, v in vars(args).items()
+              if k not in ("checkpoint", "out", "device", "no_progress") and v is not None}
+    return TrainConfig(**values, checkpoint=args.checkpoint or f"{parent}/runs/{name}/checkpoints",
+                       out=args.out or Path("runs") / name, device=device,
+                       progress=not args.no_progress)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    config = config_from_args(build_parser().parse_args(argv))
+    try:
+        result = train(config)
+    except (TrainingError, PipelineError, ModelError, DatasetError, CheckpointError,
+            HdfsIOError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    if int(os.environ.get("RANK", "0")) == 0 and result.last is not None:
+        print(f"trained {result.steps} steps ({result.epochs} epochs) in {result.seconds:.0f} s;"
+              f" last loss {result.last.loss:.4f}; checkpoint "
+              f"{config.checkpoint} step {result.checkpoint.step if result.checkpoint else '-'};"
+              f" metrics {config.out / 'metrics.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
