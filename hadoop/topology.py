@@ -17,7 +17,7 @@ from pathlib import Path
 from hadoop.errors import TopologyError
 
 COLUMNS = ("host", "role", "local_ip", "compose_ip", "rack")
-ROLES = ("namenode", "datanode")
+ROLES = ("namenode", "datanode", "client")
 DEFAULT_RACK = "/default-rack"
 _RACK_RE = re.compile(r"^/[A-Za-z0-9_.-]+$")
 _HOST_RE = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -48,6 +48,18 @@ class RackTable:
     @property
     def datanodes(self) -> tuple[Host, ...]:
         return tuple(h for h in self.hosts if h.role == "datanode")
+
+    @property
+    def clients(self) -> tuple[Host, ...]:
+        return tuple(h for h in self.hosts if h.role == "client")
+
+    def client_of_rack(self, rack: str) -> Host:
+        """The client address that makes a process look like a host of ``rack``."""
+        for host in self.clients:
+            if host.rack == rack:
+                return host
+        raise TopologyError(f"{self.path} has no client row for rack {rack!r} "
+                            f"(racks with clients: {sorted({h.rack for h in self.clients})})")
 
     @property
     def racks(self) -> dict[str, tuple[Host, ...]]:
