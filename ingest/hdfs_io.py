@@ -11,8 +11,8 @@ training job needs on top:
 - atomic writes: data goes to a hidden temporary name in the target directory and is renamed
   into place, so readers never see a half-written file;
 - one client per process: pickling carries only the URL, and a forked child opens its own
-  client lazily. Prefer ``forkserver`` (or ``spawn``) DataLoader workers: after a plain fork
-  hdfs-native's first request in the child stalls for about 60 s.
+  client lazily. Use ``forkserver`` (or ``spawn``) DataLoader workers: after a plain fork,
+  hdfs-native's first request in the child stalls for about 60 s (measured).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import os
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from posixpath import basename, dirname
 from typing import TYPE_CHECKING, TypeVar
@@ -162,32 +162,42 @@ class HdfsFS:
 
     # ---- writes ------------------------------------------------------------------------------
 
-    def write_file(self, path: str, chunks: bytes | Iterable[bytes], *,
+    def write_file(self, path: str, chunks: bytes | Sequence[bytes] | Iterable[bytes], *,
                    replication: int | None = None, block_size: int | None = None,
                    overwrite: bool = False) -> int:
         """Write ``chunks`` to ``path`` atomically; returns the number of bytes written.
 
         The data is first written to ``.<name>.tmp-<random>`` beside the target (same directory,
-        so the placement policy sees the same group) and renamed into place when complete.
+        so the placement policy sees the same group) and renamed into place when complete. A
+        failed pipeline (hdfs-native does not recover one, e.g. when the NameNode still offers
+        a DataNode that just died) is retried with a fresh file if ``chunks`` can be replayed
+        (bytes or a sequence); a one-shot iterator is written once.
         """
         if not overwrite and self.exists(path):
             raise FileExistsError(f"{self.url}{path} exists (pass overwrite=True to replace it)")
-        tmp = f"{dirname(path)}/.{basename(path)}.tmp-{uuid.uuid4().hex[:12]}"
         options = WriteOptions(overwrite=False, create_parent=True)
         if replication is not None:
             options.replication = replication
         if block_size is not None:
             options.block_size = block_size
-        written = 0
-        try:
-            with self.client.create(tmp, options) as out:
-                for chunk in [chunks] if isinstance(chunks, bytes | bytearray) else chunks:
-                    out.write(chunk)
-                    written += len(chunk)
-            self.client.rename(tmp, path, overwrite=overwrite)
-        except BaseException:
-            self._quiet_delete(tmp)
-            raise
+        pieces = [chunks] if isinstance(chunks, bytes | bytearray) else chunks
+
+        def attempt() -> int:
+            tmp = f"{dirname(path)}/.{basename(path)}.tmp-{uuid.uuid4().hex[:12]}"
+            written = 0
+            try:
+                with self.client.create(tmp, options) as out:
+                    for chunk in pieces:
+                        out.write(chunk)
+                        written += len(chunk)
+                self.client.rename(tmp, path, overwrite=overwrite)
+            except BaseException:
+                self._quiet_delete(tmp)
+                raise
+            return written
+
+        replayable = isinstance(pieces, Sequence)
+        written = self._retrying(f"write {path}", attempt) if replayable else attempt()
         self._readers.pop(path, None)
         return written
 
@@ -238,8 +248,8 @@ class HdfsFS:
                     break
                 time.sleep(delay)
         raise ReplicasExhaustedError(
-            f"{self.url}: {what} failed {len(errors)} times (every replica tried each time); "
-            f"last error: {errors[-1]}")
+            f"{self.url}: {what} failed {len(errors)} times (a read tries every replica each "
+            f"time); last error: {errors[-1]}")
 
     def _quiet_delete(self, path: str) -> None:
         with contextlib.suppress(OSError, RuntimeError):

@@ -65,13 +65,19 @@ def delete_replica(cluster: LocalCluster, path: str, block_index: int = 0,
 
 
 def wait_until_dead(cluster: LocalCluster, datanode: str, timeout: float = 120.0) -> float:
-    """Seconds until the NameNode stops counting ``datanode`` as live (heartbeats missed)."""
+    """Seconds until the NameNode has declared ``datanode`` dead (heartbeats missed).
+
+    Its reports stop listing a silent node as live a little before its heartbeat monitor
+    (which runs every recheck interval) removes the node; until then new blocks can still be
+    given to it. So this waits one recheck interval more after the node leaves the live list.
+    """
     address = cluster.daemon(datanode).host.local_ip
     began = time.monotonic()
     while address in cluster.jmx.live_datanode_ips():
         if time.monotonic() - began > timeout:
             raise ClusterError(f"the NameNode still lists {datanode} as live after {timeout} s")
         time.sleep(0.2)
+    time.sleep(cluster.heartbeat_recheck_s)
     return time.monotonic() - began
 
 

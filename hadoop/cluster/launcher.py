@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hadoop.cluster.jmx import NameNodeJmx, datanode_registered
-from hadoop.cluster.profiles import profile_flags
+from hadoop.cluster.profiles import PROFILES, profile_flags
 from hadoop.errors import (
     ClusterError,
     ClusterNotRunningError,
@@ -154,6 +154,13 @@ class LocalCluster:
     @property
     def namenode_url(self) -> str:
         return self._site["fs.defaultFS"]
+
+    @property
+    def heartbeat_recheck_s(self) -> float:
+        """How often the NameNode's heartbeat monitor looks for dead DataNodes."""
+        key = "dfs.namenode.heartbeat.recheck-interval"
+        value = PROFILES[self.profile].get(key) or self._site.get(key, "300000")
+        return int(value) / 1000
 
     @property
     def daemons(self) -> tuple[Daemon, ...]:
