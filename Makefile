@@ -36,7 +36,7 @@ $(JAVA_STAMP): $(JAVA_INPUTS)
 	@touch $@
 
 demo: setup
-	@bash scripts/demo.sh
+	@MARS="$(MARS)" bash scripts/demo.sh
 
 test: setup lint typecheck java-test pytest
 

@@ -53,7 +53,7 @@ from training.pipeline import (
 from training.report import plot_training_loss
 
 LOG_COLUMNS = ("step", "epoch", "loss", "triplet", "cross_entropy", "lr", "clips_per_s",
-               "seconds")
+               "seconds", "elapsed")
 logger = logging.getLogger("training.train")
 
 
@@ -110,8 +110,9 @@ def train(config: TrainConfig) -> TrainingResult:
     """Run (or resume) a training job on this rank; a collective over torchrun's ranks."""
     began = time.monotonic()
     device = torch.device(config.device)
-    if device.type == "cpu":  # share the cores among this node's ranks: oversubscribed
-        # OpenMP threads spin-wait and can turn a 0.1 s step into seconds
+    if device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
+        # share the cores among this node's ranks: oversubscribed OpenMP threads spin-wait
+        # and can turn a 0.1 s step into seconds
         ranks_here = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
         torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // ranks_here))
     data = open_dataset(config.data)
@@ -170,7 +171,7 @@ def train(config: TrainConfig) -> TrainingResult:
         step += 1
         seconds = time.monotonic() - tick
         rate = config.batch_size * layout.dp_size / seconds
-        log.write(step, epoch, last, rate, seconds)
+        log.write(step, epoch, last, rate, seconds, time.monotonic() - began)
         bar.set_postfix(epoch=epoch, loss=f"{last.loss:.3f}", lr=f"{last.lr:.1e}",
                         clips_s=f"{rate:.1f}")
         bar.update()
@@ -278,13 +279,16 @@ class _TrainLog:
         tmp.replace(self.path)
 
     def write(self, step: int, epoch: int, stats: StepStats, clips_per_s: float,
-              seconds: float) -> None:
+              seconds: float, elapsed: float) -> None:
+        """One step: ``seconds`` of optimiser step, ``elapsed`` wall time since this process
+        started (data loading and checkpoints included)."""
         if not self.enabled:
             return
         with self.path.open("a", newline="") as handle:
             csv.writer(handle).writerow([step, epoch, f"{stats.loss:.6f}", f"{stats.triplet:.6f}",
                                          f"{stats.cross_entropy:.6f}", f"{stats.lr:.3e}",
-                                         f"{clips_per_s:.2f}", f"{seconds:.3f}"])
+                                         f"{clips_per_s:.2f}", f"{seconds:.3f}",
+                                         f"{elapsed:.2f}"])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -354,7 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
-    if int(os.environ.get("RANK", "0")) == 0 and result.last is not None:
+    if int(os.environ.get("RANK", "0")) == 0 and result.last is None:
+        print(f"nothing to train: {config.checkpoint} is already at step {result.steps}")
+    elif int(os.environ.get("RANK", "0")) == 0 and result.last is not None:
         print(f"trained {result.steps} steps ({result.epochs} epochs) in {result.seconds:.0f} s;"
               f" last loss {result.last.loss:.4f}; checkpoint "
               f"{config.checkpoint} step {result.checkpoint.step if result.checkpoint else '-'};"
