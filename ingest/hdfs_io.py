@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 import uuid
 from collections import OrderedDict
@@ -257,5 +258,9 @@ class HdfsFS:
 
 
 def _short(exc: BaseException, limit: int = 300) -> str:
+    """One line; hdfs-native's "All DataNodes failed" dumps become the list of addresses."""
     text = " ".join(str(exc).split())
+    failed = re.findall(r'ip_addr: \\?"([0-9.]+)\\?"', text)
+    if "All DataNodes failed" in text and failed:
+        return f"every DataNode holding the block failed: {', '.join(failed)}"
     return text if len(text) <= limit else text[:limit] + "..."

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -109,9 +110,14 @@ def test_corrupt_replica_is_detected_and_replaced(cluster: LocalCluster,
 
 def test_deleted_replica_is_recreated(cluster: LocalCluster, dataset: Dataset) -> None:
     path = dataset.paths[2]
-    _, block_file = delete_replica(cluster, path, block_index=0)
+    node, block_file = delete_replica(cluster, path, block_index=0)
     assert not block_file.exists()
-    wait_until_replicated(cluster, [path])  # the DataNode's directory scanner reports the loss
+    lost = cluster.daemon(node).host.local_ip
+    deadline = time.monotonic() + 120
+    while lost in {r.address for r in block_locations(path)[0].replicas}:
+        assert time.monotonic() < deadline, "the DataNode never reported the missing replica"
+        time.sleep(0.5)  # its directory scanner runs every 5 s in the test profile
+    wait_until_replicated(cluster, [path])
     assert len({r.address for r in block_locations(path)[0].replicas}) == 3
     assert_intact(cluster, dataset)
 
