@@ -1,20 +1,28 @@
 """Drawing synthetic pedestrians as MARS-like 256x128 crops, with vectorised numpy.
 
-What makes the data learnable, and what makes it hard:
+What makes the data learnable, and what makes it hard. The numbers are a calibration: on the
+default set (80 identities), a 5-layer CNN trained from scratch for 500 steps at 128x64, T=4
+(about two CPU minutes) reaches rank-1 0.98 / mAP 0.95 on the unseen test identities, while
+random-init networks and raw pixels stay at rank-1 0.15-0.3 (the cameras dominate them):
 
 - An identity (:class:`Person`) is a stable outfit and build: top and bottom colours, a top
-  pattern (stripes, checks, colour block, sash, chest emblem), trousers/shorts/skirt, sleeves,
-  hair, shoes, a bag, height and shoulder/hip widths. Identities come in *families* that share
-  the top and bottom colours, so colour alone does not tell family members apart.
-- A camera (:class:`Camera`) has its own background scene, a strong colour cast and brightness
-  that light the person too, a person scale (distance), a preferred view (front, back or side),
-  lens blur, sensor noise and JPEG quality. A random network's features mostly encode these.
+  pattern (plain, horizontal or vertical stripes, checks, colour block, sash, chest emblem) in a
+  second colour, trousers/shorts/skirt, sleeves, hair, skin, shoes, a bag, height and widths.
+  Identities come in *families* (:class:`Family`) that share the top and bottom colours and
+  wear different patterns, so colour alone does not tell family members apart.
+- A camera (:class:`Camera`) has its own background scene (one of :data:`SCENE_STYLES`, muted
+  to :data:`SCENE_SATURATION` so that people carry the strong colours), a brightness (0.8-1.15)
+  and colour cast (per channel x exp(N(0, 0.05))) that light the person too, a person scale
+  (0.88-0.97 of the frame height), a view (front: face and the straps of a backpack; back:
+  hair and the whole backpack), lens blur (0-1 px), sensor noise (1-3 grey levels) and JPEG
+  quality (75-92). A random network's features mostly encode the camera.
 - A tracklet walks through the camera's scene: the crop pans over the background, the gait
   cycles through :data:`POSES` poses, the box jitters, the walking direction mirrors the person,
-  one tracklet in five is partly occluded, and every frame gets fresh noise.
+  one tracklet in ten is partly occluded (a pole, or something low in front), the light
+  flickers by 5%, and every frame gets fresh noise.
 
-Rendering cost is paid per (identity, camera, view) for the poses and per camera for the scene;
-a frame is then a slice of the scene, one alpha blend, noise, and JPEG encoding.
+Rendering cost is paid per (identity, camera) for the poses and per camera for the scene; a
+frame is then a slice of the scene, one alpha blend, noise, and JPEG encoding.
 """
 
 from __future__ import annotations
@@ -147,7 +155,7 @@ def random_person(rng: np.random.Generator, family: Family, member: int) -> Pers
         bottom_kind=BOTTOM_KINDS[rng.choice(3, p=[0.6, 0.25, 0.15])],
         bottom_stripe=bool(rng.random() < 0.25),
         shoes=_rgb(_random_colour(rng) * rng.uniform(0.3, 1.0)),
-        bag=BAGS[rng.choice(3, p=[0.45, 0.3, 0.25])],
+        bag=BAGS[rng.choice(3, p=[0.5, 0.2, 0.3])],
         bag_colour=_rgb(_random_colour(rng)),
     )
 
@@ -334,7 +342,7 @@ def _render(person: Person, view: View, height_px: int, blur: float, phase: floa
     half = shoulder + (hip - shoulder) * np.clip(tv, 0, 1)
     torso = (tv >= 0) & (tv <= 1.02) & (np.abs(u) <= half)
     paint(torso, person.top)
-    pattern = _top_pattern(person, view, tv, np.clip(u / (2 * half) + 0.5, 0, 1))
+    pattern = _top_pattern(person, tv, np.clip(u / (2 * half) + 0.5, 0, 1))
     if pattern is not None:
         paint(torso & pattern, person.top_second)
 
@@ -385,7 +393,7 @@ def _render(person: Person, view: View, height_px: int, blur: float, phase: floa
     return Sprite(colour.reshape(full_h, 3 * full_w), inverse.reshape(full_h, 3 * full_w))
 
 
-def _top_pattern(person: Person, view: View, tv: np.ndarray, tu: np.ndarray) -> np.ndarray | None:
+def _top_pattern(person: Person, tv: np.ndarray, tu: np.ndarray) -> np.ndarray | None:
     """Where the top shows its second colour (None: plain)."""
     cycles = person.pattern_cycles
     kind = person.top_pattern
@@ -399,7 +407,7 @@ def _top_pattern(person: Person, view: View, tv: np.ndarray, tu: np.ndarray) -> 
         return np.broadcast_to(tv < 0.3 + 0.08 * cycles, tu.shape)
     if kind == "sash":
         return np.abs(tu - tv) < 0.18
-    if kind == "emblem" and view == "front":
+    if kind == "emblem":  # a print, front and back
         return (np.abs(tu - 0.5) < 0.2) & (np.abs(tv - 0.35) < 0.15)
     return None
 

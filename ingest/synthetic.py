@@ -9,18 +9,20 @@ seen by two or more cameras. Appearance is drawn by :mod:`ingest.appearance`.
 
 Knobs (:class:`SyntheticConfig`, the CLI flags of the same names), defaults sized for the demo:
 
-- ``ids`` (80): real identities; odd pids train, even pids test (MARS's split is disjoint too).
+- ``ids`` (80) and ``test_share`` (0.5): real identities, and the fraction of them (spread evenly
+  over the pids; 0.5: the even pids) in the test split. Like MARS's, the splits are disjoint.
 - ``seed`` (0): the output is a function of the config alone, byte for byte, whatever
   ``workers`` is: every identity and tracklet draws from its own seeded stream.
 - ``mean_len`` (16), ``min_len`` (2), ``max_len`` (64): MARS's length distribution (mean 58.2,
   median 33, up to 920 frames) scaled by ``mean_len / 58.2``, then clipped; the clipping moves
   the mean a little.
 - ``max_tracklets_per_camera`` (4): cap on MARS's tracklets per (identity, camera) (mean 4.1,
-  up to 180); 0 means no cap. With the defaults: about 700 tracklets and 12,000 frames.
+  up to 180); 0 means no cap. The defaults give 940 tracklets and 14,852 frames (seed 0).
 - ``distractor_share`` (0.267) and ``junk_share`` (0.071): fractions of the test tracklets
-  with pid 0 (empty scenes and unlabelled passers-by) and pid -1 (badly framed crops), as in MARS.
-- ``family_size`` (3): identities per clothing-colour family, so that several identities wear
-  the same colours and differ only in pattern, build, hair or bag.
+  with pid 0 (false detections: 3 in 4 empty scenes, the rest unlabelled passers-by) and pid -1
+  (badly framed crops), as in MARS.
+- ``family_size`` (3): consecutive pids form a clothing-colour family: they wear the same top
+  and bottom colours and differ in pattern (always), build, hair, shoes and bag.
 - ``workers`` (all CPUs): processes rendering identities in parallel.
 
 The tree is built in ``<out>.tmp-<random>`` next to ``out`` and renamed into place at the end,
@@ -54,6 +56,7 @@ from ingest.mars import Split
 
 # Independent random streams: np.random.default_rng([seed, stream, ...]).
 _PLAN, _PERSON, _FAMILY, _TRACKLET, _NOISE = 1, 2, 3, 4, 5
+EMPTY_DISTRACTORS = 0.75  # share of distractor tracklets that show no one
 _DISTRACTOR_CHUNK = 16  # distractor/junk tracklets per render task, to balance the workers
 _NOISE_BANK = (FRAME_H + 40, 3 * (FRAME_W + 40))
 
@@ -70,7 +73,8 @@ def _knob(default: float, help_text: str) -> Any:
 class SyntheticConfig:
     """The generator's knobs; the module docstring explains them, the CLI mirrors them."""
 
-    ids: int = _knob(80, "real identities, odd pids train, even pids test")
+    ids: int = _knob(80, "real identities (pids 1..ids)")
+    test_share: float = _knob(0.5, "fraction of the identities in the test split (MARS: 0.5)")
     seed: int = _knob(0, "random seed; the output depends on the config alone")
     mean_len: float = _knob(16.0, "mean tracklet length before clipping (MARS: 58.2)")
     min_len: int = _knob(2, "shortest tracklet")
@@ -87,6 +91,9 @@ class SyntheticConfig:
         """Raise :class:`SyntheticError` naming the first knob out of range."""
         if not 2 <= self.ids <= 9999:
             raise SyntheticError(f"ids must be in 2..9999 (one per split at least), not {self.ids}")
+        if not 0 < int(self.ids * self.test_share) < self.ids:
+            raise SyntheticError(f"test_share {self.test_share} of {self.ids} ids leaves a split "
+                                 "without identities")
         if self.seed < 0:
             raise SyntheticError(f"seed must be >= 0, not {self.seed}")
         if not 1 <= self.min_len <= self.max_len <= mars.MAX_FRAMES:
@@ -151,6 +158,11 @@ def _lengths(rng: np.random.Generator, config: SyntheticConfig, size: int) -> np
     return np.clip(scaled, config.min_len, config.max_len).astype(np.int64)
 
 
+def _split_of(pid: int, test_share: float) -> Split:
+    """Test identities spread evenly over the pids (share 0.5: the even pids)."""
+    return "test" if int(pid * test_share) > int((pid - 1) * test_share) else "train"
+
+
 def make_plan(config: SyntheticConfig) -> Plan:
     """Identities, their cameras and tracklets, distractors, junk and queries, MARS-like."""
     config.check()
@@ -164,7 +176,7 @@ def make_plan(config: SyntheticConfig) -> Plan:
             np.random.default_rng([config.seed, _PERSON, pid]), look, member)
         cameras = _draw(rng, mars_stats.CAMERA_WEIGHTS, int(_draw(rng, mars_stats.
                         CAMERAS_PER_IDENTITY)), replace=False)
-        split: Split = "train" if pid % 2 else "test"
+        split = _split_of(pid, config.test_share)
         for camid in sorted(cameras.tolist()):
             count = int(_draw(rng, mars_stats.TRACKLETS_PER_CAMERA))
             if config.max_tracklets_per_camera:
@@ -254,9 +266,12 @@ def _render_task(task: _Task) -> int:
 def _stranger(
     rng: np.random.Generator, camera: appearance.Camera, junk: bool
 ) -> tuple[appearance.Poses | None, int]:
-    """A distractor (half empty scenes, half unlabelled passers-by) or a junk crop (a
-    passer-by too close, cut off by the frame); returns the poses and how high the feet are."""
-    if not junk and rng.random() < 0.5:
+    """A distractor or a junk crop; returns the poses (None: no one) and how high the feet are.
+
+    MARS's distractors come from false detections and tracking errors, so three in four are
+    empty scenes and the rest unlabelled passers-by. Junk is a passer-by too close to the
+    camera, cut off by the frame."""
+    if not junk and rng.random() < EMPTY_DISTRACTORS:
         return None, 0
     person = appearance.random_person(rng, appearance.random_family(rng), 0)
     zoom = rng.uniform(1.4, 2.2) if junk else 1.0
@@ -287,7 +302,11 @@ def _tasks(root: Path, config: SyntheticConfig, plan: Plan,
 
 def generate(out: Path, config: SyntheticConfig, *, force: bool = False,
              progress: bool = False) -> SyntheticSummary:
-    """Write a complete MARS tree for ``config`` at ``out`` (see the module docstring)."""
+    """Write a complete MARS tree for ``config`` at ``out`` (see the module docstring).
+
+    With more than one worker this starts "spawn" processes, which re-import the caller's main
+    module: scripts must call it under ``if __name__ == "__main__":``.
+    """
     started = time.perf_counter()
     config.check()
     out = out.absolute()

@@ -73,6 +73,26 @@ def test_labels_follow_mars_conventions() -> None:
                for t in plan.tracklets[s])
 
 
+def test_test_share_picks_evenly_spread_test_identities() -> None:
+    plan = make_plan(SyntheticConfig(ids=100, test_share=0.4))
+    test_ids = {t.pid for t in plan.tracklets["test"] if t.pid > 0}
+    train_ids = {t.pid for t in plan.tracklets["train"]}
+    assert len(test_ids) == 40
+    assert test_ids | train_ids == set(range(1, 101))
+    assert max(sum(pid in test_ids for pid in range(k, k + 10)) for k in range(1, 92)) <= 5
+
+
+def test_families_share_colours_but_not_patterns() -> None:
+    persons = make_plan(SyntheticConfig(ids=9, family_size=3)).persons
+    for first in (1, 4, 7):
+        family = [persons[pid] for pid in range(first, first + 3)]
+        for person in family[1:]:
+            assert np.allclose(person.top, family[0].top, atol=30)
+            assert np.allclose(person.bottom, family[0].bottom, atol=30)
+        assert len({p.top_pattern for p in family}) == 3
+    assert not np.allclose(persons[1].top, persons[4].top, atol=30)
+
+
 @pytest.mark.slow
 def test_mars_sized_name_lists_read_in_seconds(tmp_path: Path) -> None:
     """A MARS-size plan (1,261 identities, MARS's lengths uncapped) written as name lists and
@@ -122,7 +142,7 @@ def test_existing_output_is_refused_then_replaced_only_after_success(
 @pytest.mark.parametrize(
     ("knob", "value"),
     [("ids", 1), ("max_len", 1000), ("mean_len", 100.0), ("junk_share", 0.8),
-     ("family_size", 0), ("workers", -1), ("min_len", 0)],
+     ("family_size", 0), ("workers", -1), ("min_len", 0), ("test_share", 0.0)],
 )
 def test_bad_knobs_are_named(knob: str, value: float) -> None:
     with pytest.raises(SyntheticError, match=knob):
