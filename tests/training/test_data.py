@@ -87,6 +87,16 @@ def test_sampler_covers_every_identity_once_with_k_tracklets() -> None:
     assert sum(n - 1 for n in seen.values()) == 6 * 4 - 23  # only the filler repeats
 
 
+def test_sampler_interleaves_identities_so_micro_batches_mix_them() -> None:
+    """A pipeline's micro-batches are contiguous slices and the BN neck normalises each alone:
+    every P-long slice must hold P distinct identities, in the same order each round."""
+    for batch in PKSampler(RECORDS, 4, 3, seed=1):
+        pids = [RECORDS[i].pid for i in batch]
+        rounds = [pids[j * 4:(j + 1) * 4] for j in range(3)]
+        assert all(len(set(r)) == 4 for r in rounds)
+        assert rounds[0] == rounds[1] == rounds[2]
+
+
 def test_sampler_is_deterministic_per_seed_and_epoch() -> None:
     a, b = PKSampler(RECORDS, 4, 3, seed=1), PKSampler(RECORDS, 4, 3, seed=1)
     assert list(a) == list(b)

@@ -2,7 +2,8 @@
 
 Each epoch shuffles the identities (seeded by (seed, epoch)) and cuts them into batches of P;
 each identity contributes K of its tracklets (drawn with replacement when it has fewer, as
-NVAN's sampler does). Every identity appears once per epoch; the last batch is filled with
+NVAN's sampler does), listed identity-interleaved so that any contiguous micro-batch spans as
+many identities as it can. Every identity appears once per epoch; the last batch is filled with
 identities from the start of the epoch's order, so a few appear twice. Batches are dealt to
 data-parallel ranks so that no two ranks share an identity in an epoch and every rank gets the
 same number of batches (pipeline stages need identical step counts).
@@ -66,12 +67,16 @@ class PKSampler(Sampler[list[int]]):
         mine = list(islice(cycle(dealt), batches * self.p))  # the last batch filled from the start
         member_rng = np.random.default_rng((self.seed, self.epoch, self.rank, 1))
         for b in range(batches):
-            batch: list[int] = []
+            picks = []
             for pid in mine[b * self.p:(b + 1) * self.p]:
                 pool = self.tracklets[pid]
-                picks = member_rng.choice(len(pool), size=self.k, replace=len(pool) < self.k)
-                batch += [pool[i] for i in picks]
-            yield batch
+                chosen = member_rng.choice(len(pool), size=self.k, replace=len(pool) < self.k)
+                picks.append([pool[i] for i in chosen])
+            # Identity-interleaved (a1 b1 c1 a2 b2 c2 ...): a pipeline cuts the batch into
+            # contiguous micro-batches, and the BN neck normalises each one on its own; with
+            # identity-major order a micro-batch could hold one identity only, and BN would
+            # push its clips apart (two clips become +x and -x), which the classifier can't fit.
+            yield [member[j] for j in range(self.k) for member in picks]
 
     def run(self, start_step: int, stop_step: int) -> Iterator[list[tuple[int, int]]]:
         """Batches of (epoch, tracklet index) keys for global steps [start, stop) of a run
