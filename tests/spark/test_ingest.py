@@ -225,3 +225,25 @@ def test_strict_mode_refuses_missing_frames(cluster: LocalCluster, small_mars: P
     lenient = run_ingest(spark, IngestConfig(source=str(broken), dest=dest, strict=False,
                                              shard_size=MIB, block_size=MIB))
     assert lenient.counts["quarantined_frames"] == 1
+
+
+def test_hdfs_landing_dir_ingests_like_a_local_tree(cluster: LocalCluster, small_mars: Path,
+                                                    spark: object) -> None:
+    """A MARS tree landed in HDFS is listed and read by the tasks from HDFS: same index."""
+    fs = HdfsFS(cluster.namenode_url)
+    landing = "/landing/small-mars"
+    for path in sorted(p for p in small_mars.rglob("*") if p.is_file()):
+        fs.write_file(f"{landing}/{path.relative_to(small_mars)}", path.read_bytes(),
+                      replication=1)
+    local = run_ingest(spark, IngestConfig(source=str(small_mars),  # type: ignore[arg-type]
+                                           dest=f"{cluster.namenode_url}/reid/from-local",
+                                           shard_size=MIB, block_size=MIB))
+    landed = run_ingest(spark, IngestConfig(  # type: ignore[arg-type]
+        source=f"{cluster.namenode_url}{landing}", dest=f"{cluster.namenode_url}/reid/from-hdfs",
+        shard_size=MIB, block_size=MIB))
+    assert landed.status == "created"
+    assert landed.counts == local.counts
+    columns = ("tracklet_id", "pid", "camid", "split", "role", "num_frames", "frame_lengths")
+    rows = [sorted(tuple(str(r[k]) for k in columns) for r in load_index(fs, root))
+            for root in ("/reid/from-local", "/reid/from-hdfs")]
+    assert rows[0] == rows[1]
