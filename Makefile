@@ -48,9 +48,9 @@ typecheck: $(VENV_STAMP)
 	@echo "==> [test] mypy"
 	@$(VENV)/bin/mypy
 
-java-test: $(JAVA_STAMP)
+java-test: $(JAVA_STAMP)  # online: surefire fetches its JUnit provider on the first test run
 	@echo "==> [test] JUnit (hadoop/)"
-	@$(MVN) -o -f hadoop/pom.xml test
+	@$(MVN) -f hadoop/pom.xml test
 
 pytest: $(VENV_STAMP) $(JAVA_STAMP)
 	@echo "==> [test] pytest"
