@@ -18,7 +18,7 @@ from training.checkpoint import CheckpointStore
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 SMALL = ["--preset", "small", "--seq-len", "4", "--height", "64", "--width", "32",
-         "--ids-per-batch", "2", "--tracklets-per-id", "2", "--warmup-epochs", "1",
+         "--ids-per-batch", "4", "--tracklets-per-id", "2", "--warmup-epochs", "1",
          "--lr", "3e-4", "--no-progress", "--workers", "1"]
 
 
@@ -46,7 +46,7 @@ def test_two_stage_training_from_hdfs_reduces_the_loss(cluster: LocalCluster, sm
     ckpt = f"{small_dataset}-runs/learn"
     proc = torchrun("--data", small_dataset, "--stages", "2", "--microbatches", "2",
                     "--max-steps", "200", "--checkpoint", ckpt, "--out", str(tmp_path),
-                    *SMALL, "--ids-per-batch", "4", "--lr", "1e-3", "--erase-p", "0")
+                    *SMALL, "--lr", "1e-3", "--erase-p", "0")
     out, _ = proc.communicate(timeout=900)
     assert proc.returncode == 0, out[-3000:]
     rows = read_log(tmp_path / "metrics.csv")
