@@ -233,8 +233,9 @@ def test_hdfs_landing_dir_ingests_like_a_local_tree(cluster: LocalCluster, small
     fs = HdfsFS(cluster.namenode_url)
     landing = "/landing/small-mars"
     for path in sorted(p for p in small_mars.rglob("*") if p.is_file()):
-        fs.write_file(f"{landing}/{path.relative_to(small_mars)}", path.read_bytes(),
-                      replication=1)
+        # default replication: a single-replica block would read as missing to the fault
+        # tests, which kill DataNodes of this same session cluster
+        fs.write_file(f"{landing}/{path.relative_to(small_mars)}", path.read_bytes())
     local = run_ingest(spark, IngestConfig(source=str(small_mars),  # type: ignore[arg-type]
                                            dest=f"{cluster.namenode_url}/reid/from-local",
                                            shard_size=MIB, block_size=MIB))
