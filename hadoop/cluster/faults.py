@@ -83,11 +83,13 @@ def wait_until_dead(cluster: LocalCluster, datanode: str, timeout: float = 120.0
 
 def wait_until_replicated(cluster: LocalCluster, paths: list[str], replication: int = 3,
                           timeout: float = 300.0) -> float:
-    """Seconds until every block of ``paths`` has ``replication`` replicas on distinct live
-    DataNodes and the NameNode has no under-replicated, pending or missing block.
+    """Seconds until every block of ``paths`` has exactly ``replication`` replicas on distinct
+    live DataNodes and the NameNode has no under-replicated, pending or missing block.
 
     Replicas are checked against the live set because the NameNode stops listing a silent
-    DataNode as live a moment before its heartbeat monitor drops that node's replicas."""
+    DataNode as live a moment before its heartbeat monitor drops that node's replicas. Exactly,
+    not at least: a replaced corrupt replica is still listed beside its new copy until the
+    NameNode has it deleted."""
     began = time.monotonic()
     web = cluster.status().web_ui
     while True:
@@ -95,7 +97,7 @@ def wait_until_replicated(cluster: LocalCluster, paths: list[str], replication: 
         live = cluster.jmx.live_datanode_ips()
         if not (health["under_replicated"] or health["pending_replication"]
                 or health["missing"]) and all(
-                len({r.address for r in block.replicas} & live) >= replication
+                len({r.address for r in block.replicas} & live) == replication
                 for path in paths for block in block_locations(path, web)):
             return time.monotonic() - began
         if time.monotonic() - began > timeout:
