@@ -121,25 +121,35 @@ def test_per_microbatch_mining_differs_measurably() -> None:
     assert relative > 0.1, relative
 
 
-def reference_model(clips: Tensor, labels: Tensor, microbatches: int) -> tuple[nn.Module, float]:
+def reference_model(
+    clips: Tensor, labels: Tensor, microbatches: int, label_smoothing: float = 0.0
+) -> tuple[nn.Module, float]:
     torch.manual_seed(0)
     model = VideoReIDNet(SMALL).train()
     outputs = [model(x) for x in clips.chunk(microbatches)]
     terms = reid_loss(
-        torch.cat([f for f, _ in outputs]), torch.cat([logit for _, logit in outputs]), labels
+        torch.cat([f for f, _ in outputs]),
+        torch.cat([logit for _, logit in outputs]),
+        labels,
+        label_smoothing=label_smoothing,
     )
     terms.total.backward()
     return model, terms.total.item()
 
 
-@pytest.mark.parametrize("microbatches", [1, 2, 4])
-def test_single_stage_step_is_the_plain_or_accumulated_step(microbatches: int) -> None:
-    engine = PipelineEngine.create(SMALL, PipelineConfig(microbatches=microbatches), 8, CPU)
+@pytest.mark.parametrize(
+    ("microbatches", "label_smoothing"), [(1, 0.0), (2, 0.0), (4, 0.0), (2, 0.1)]
+)
+def test_single_stage_step_is_the_plain_or_accumulated_step(
+    microbatches: int, label_smoothing: float
+) -> None:
+    config = PipelineConfig(microbatches=microbatches, label_smoothing=label_smoothing)
+    engine = PipelineEngine.create(SMALL, config, 8, CPU)
     assert (engine.is_first, engine.is_last, engine.stage_index) == (True, True, 0)
     assert engine.unit_range == (0, len(engine.plan.unit_names))
     clips, labels = batch(1)
     stats = engine.step(clips, labels)
-    reference, loss = reference_model(clips, labels, microbatches)
+    reference, loss = reference_model(clips, labels, microbatches, label_smoothing)
     assert stats.loss == pytest.approx(loss, rel=1e-6)
     assert stats.step == 1
     for name, param in engine.module.named_parameters():
@@ -211,6 +221,7 @@ def test_checkpoint_from_another_split_is_refused_with_a_hint() -> None:
         ({"stages": 3, "microbatches": 2, "schedule": "1f1b"}, "1f1b needs at least as many"),
         ({"stages": 2, "boundaries": (0, 11)}, "boundaries must be 3 increasing"),
         ({"stages": 2, "boundaries": (0, 5, 5)}, "boundaries must be 3 increasing"),
+        ({"label_smoothing": 1.0}, "label_smoothing must be in"),
     ],
 )
 def test_invalid_configuration_names_the_field(kwargs: dict[str, object], message: str) -> None:

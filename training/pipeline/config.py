@@ -31,6 +31,7 @@ class PipelineConfig:
     schedule: ScheduleName = "gpipe"
     boundaries: tuple[int, ...] | None = None
     profile_repeats: int = 3
+    label_smoothing: float = 0.0  # of the identity cross-entropy (BoT uses 0.1)
     optim: OptimConfig = field(default_factory=OptimConfig)
 
     def __post_init__(self) -> None:
@@ -40,6 +41,10 @@ class PipelineConfig:
             (
                 self.schedule in SCHEDULES,
                 f"schedule must be one of {SCHEDULES}, got {self.schedule!r}",
+            ),
+            (
+                0.0 <= self.label_smoothing < 1.0,
+                f"label_smoothing must be in [0, 1), got {self.label_smoothing}",
             ),
             (
                 self.profile_repeats >= 1,

@@ -93,7 +93,7 @@ class PipelineEngine:
         self.optimizer: Adam
         self.scheduler: LambdaLR
         self.optimizer, self.scheduler = build_optimizer(module, config.optim)
-        self.loss = MicrobatchLoss(config.microbatches)
+        self.loss = MicrobatchLoss(config.microbatches, config.label_smoothing)
         self.train_module: nn.Module = module
         if layout.dp_size > 1:
             self.train_module = DistributedDataParallel(

@@ -61,8 +61,9 @@ class MicrobatchLoss:
     pass), it has nothing to contribute and returns zero.
     """
 
-    def __init__(self, microbatches: int) -> None:
+    def __init__(self, microbatches: int, label_smoothing: float = 0.0) -> None:
         self.microbatches = microbatches
+        self.label_smoothing = label_smoothing
         self.cross_entropy: list[Tensor] = []
         self.triplet: list[Tensor] = []
 
@@ -74,7 +75,9 @@ class MicrobatchLoss:
         features, logits = output
         if not torch.is_grad_enabled():
             return logits.new_zeros(())
-        cross_entropy = functional.cross_entropy(logits, target.labels)
+        cross_entropy = functional.cross_entropy(
+            logits, target.labels, label_smoothing=self.label_smoothing
+        )
         self.cross_entropy.append(cross_entropy.detach())
         if target.feature_grad is None:
             triplet = batch_hard_triplet_loss(features, target.labels)
