@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smaller dataset, fewer batches")
     args = parser.parse_args(argv)
-    ids, batches = (24, 15) if args.quick else (80, 60)
+    ids, batches = (24, 40) if args.quick else (80, 120)
 
     from pyspark.sql import SparkSession
 
@@ -164,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
                 hdfs_rate, delivered = throughput(hdfs, seq_len, batches)
                 requests1, _ = read_requests(cluster)
                 local_rate, _ = throughput(local, seq_len, batches)
+                # a second round, alternating, best of two: a 2-core box has noisy neighbours
+                hdfs_rate = max(hdfs_rate, throughput(hdfs, seq_len, batches)[0])
+                local_rate = max(local_rate, throughput(local, seq_len, batches)[0])
                 rows.append((seq_len, hdfs_rate, local_rate,
                              (requests1 - requests0) / delivered))
             decoders = decode_rates(hdfs, 400 if args.quick else 2000)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import threading
 import time
 import uuid
 from collections import OrderedDict
@@ -92,6 +93,7 @@ class HdfsFS:
         self._pid = -1
         self._client: Client | None = None
         self._readers: OrderedDict[str, FileReader] = OrderedDict()
+        self._lock = threading.Lock()  # reads may come from several threads (batch fetches)
 
     def __reduce__(self) -> tuple[type[HdfsFS], tuple[str, RetryPolicy]]:
         """Pickled (into a spawned or forkserver DataLoader worker) as its URL and policy:
@@ -106,6 +108,10 @@ class HdfsFS:
 
     @property
     def client(self) -> Client:
+        with self._lock:
+            return self._client_locked()
+
+    def _client_locked(self) -> Client:
         if self._pid != os.getpid():  # new process after fork: never share the parent's client
             if self._client is not None:
                 # Dropping the parent's client here would wait forever for its runtime's
@@ -152,13 +158,15 @@ class HdfsFS:
 
     def _reader(self, path: str) -> FileReader:
         """An open reader per file (block locations cached), most recently used kept."""
-        client = self.client  # first: a forked child drops the parent's readers here
-        reader = self._readers.pop(path, None)
+        with self._lock:
+            client = self._client_locked()  # first: a forked child drops the parent's readers
+            reader = self._readers.pop(path, None)
         if reader is None:
             reader = client.read(path)
-        self._readers[path] = reader
-        while len(self._readers) > _READER_CACHE:
-            self._readers.popitem(last=False)
+        with self._lock:
+            self._readers[path] = reader
+            while len(self._readers) > _READER_CACHE:
+                self._readers.popitem(last=False)
         return reader
 
     # ---- writes ------------------------------------------------------------------------------

@@ -1,12 +1,17 @@
 """Torch datasets over the ingested tracklets: training clips and test-time chunks.
 
 Each item costs one HDFS range read (spanning just the frames it needs) and decodes only those
-frames. The store (HdfsFS) opens its client lazily in each DataLoader worker process.
+frames. The store (HdfsFS) opens its client lazily in each DataLoader worker process. A training
+batch is fetched as a whole (``__getitems__``): all its range reads are in flight at once, so
+each read's round trip to a DataNode overlaps the others and the decoding of earlier clips
+(``benchmarks/loader.py``).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,19 +34,28 @@ class ClipSample:
 class TrainClips(Dataset[ClipSample]):
     """Item (epoch, i): a T-frame RRS clip of training tracklet i, augmented; deterministic for
     (seed, epoch, i), so every rank and restart sees the same clip for the same sample. The
-    epoch is part of the key because DataLoader workers outlive epochs."""
+    epoch is part of the key because DataLoader workers outlive epochs.
+
+    ``reads_in_flight`` threads per process issue a batch's range reads concurrently."""
 
     def __init__(self, data: ShardedDataset, records: list[TrackletRecord], seq_len: int,
                  augment: AugmentConfig, *, seed: int = 0, decoder: Decoder = "simplejpeg",
-                 ) -> None:
+                 reads_in_flight: int = 4) -> None:
+        if reads_in_flight < 1:
+            raise ValueError(f"reads_in_flight must be >= 1, got {reads_in_flight}")
         self.data = data
         self.records = records
         self.seq_len = seq_len
         self.augment = augment
         self.seed = seed
         self.decoder = decoder
+        self.reads_in_flight = reads_in_flight
+        self._pool: ThreadPoolExecutor | None = None  # per process, made on first use
         pids = sorted({r.pid for r in records})
         self.class_of_pid = {pid: i for i, pid in enumerate(pids)}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_pool": None}  # threads do not cross into worker processes
 
     @property
     def num_classes(self) -> int:
@@ -51,15 +65,28 @@ class TrainClips(Dataset[ClipSample]):
         return len(self.records)
 
     def __getitem__(self, key: tuple[int, int]) -> ClipSample:
-        epoch, index = key
-        record = self.records[index]
-        rng = np.random.default_rng((self.seed, epoch, index))
-        picks = rrs_indices(record.num_frames, self.seq_len, rng)
-        unique = sorted(set(picks))
-        blobs = dict(zip(unique, self.data.read_frames(record, unique), strict=True))
-        frames = decode_frames([blobs[i] for i in picks], self.decoder)
-        clip = train_clip(to_tensor(frames), self.augment, rng)
-        return ClipSample(clip, self.class_of_pid[record.pid], record.camid)
+        return self.__getitems__([key])[0]
+
+    def __getitems__(self, keys: list[tuple[int, int]]) -> list[ClipSample]:
+        """A batch of clips: every clip's read is submitted first, then clips are decoded and
+        augmented in order as their bytes arrive."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.reads_in_flight, thread_name_prefix="clip-read")
+        plans = []
+        for epoch, index in keys:
+            record = self.records[index]
+            rng = np.random.default_rng((self.seed, epoch, index))
+            picks = rrs_indices(record.num_frames, self.seq_len, rng)
+            unique = sorted(set(picks))
+            reading = self._pool.submit(self.data.read_frames, record, unique)
+            plans.append((record, rng, picks, unique, reading))
+        samples = []
+        for record, rng, picks, unique, reading in plans:
+            blobs = dict(zip(unique, reading.result(), strict=True))
+            frames = decode_frames([blobs[i] for i in picks], self.decoder)
+            clip = train_clip(to_tensor(frames), self.augment, rng)
+            samples.append(ClipSample(clip, self.class_of_pid[record.pid], record.camid))
+        return samples
 
 
 @dataclass(frozen=True)
