@@ -114,7 +114,7 @@ def _ranked_examples(data: ShardedDataset, test: list[TrackletRecord], dist: np.
         tracklets = [test[row]] + [test[gallery[g]] for g in top]
         frames = [decode_frames(data.read_frames(t, [0]))[0] for t in tracklets]
         ranked.append(RankedQuery(
-            query_frame=frames[0], query_caption=f"query pid {pids[row]} cam {camids[row]}",
+            query_frame=frames[0], query_caption=f"pid {pids[row]} cam {camids[row]}",
             gallery_frames=frames[1:], gallery_correct=list(correct),
             gallery_captions=[f"pid {t.pid} cam {t.camid}" for t in tracklets[1:]]))
     return ranked

@@ -225,9 +225,12 @@ def _plot_loss(path: Path, history: LossHistory) -> None:
     if window > 1:
         ax.plot(step[window - 1 :], smooth, color="tab:blue", label=f"mean of {window}")
     starts = step[1:][np.diff(epoch) != 0]
-    for boundary in starts:
+    every = -(-len(starts) // 10)  # at most about 10 epoch marks, so they stay readable
+    for boundary in starts[every - 1 :: every] if every else starts:
         ax.axvline(boundary, color="grey", linewidth=0.6, alpha=0.5)
-    ax.set(xlabel="step", ylabel="loss", title=f"training loss ({np.unique(epoch).size} epochs)")
+    marks = f"; grey line every {every} epochs" if every > 1 else ""
+    ax.set(xlabel="step", ylabel="loss",
+           title=f"training loss ({np.unique(epoch).size} epochs{marks})")
     fig.text(0.99, 0.01, history.source.name, ha="right", va="bottom", fontsize=7, color="grey")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right")
