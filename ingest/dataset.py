@@ -3,9 +3,6 @@
 Training and evaluation see a dataset only through this module: ``open_dataset(url)`` reads the
 manifest (the commit point) and exactly the index parts it lists; ``read_frames`` fetches a
 tracklet's frames with ONE positional range read and checks them against the index.
-``coalesce`` merges the reads of a batch that lie close together in one shard (the K tracklets
-of an identity usually do), as Arrow's read-range cache does for Parquet column chunks: a
-DataNode request costs more than reading a short hole between two ranges.
 """
 
 from __future__ import annotations
@@ -24,9 +21,6 @@ from ingest.hdfs_io import HdfsFS, HdfsIOError
 from ingest.manifest import Manifest, ManifestError, read_manifest
 from ingest.shards import INDEX_SCHEMA
 
-COALESCE_HOLE = 128 << 10  # merge two ranges of a shard when at most this many bytes apart
-COALESCE_MAX = 8 << 20  # never merge beyond this many bytes in one read
-
 
 class DatasetError(ValueError):
     """The dataset at a URL is missing, or its index disagrees with its shards."""
@@ -36,19 +30,6 @@ class RangeStore(Protocol):
     """Anything that can read an exact byte range of a file (HdfsFS; a local mirror in tests)."""
 
     def read_range(self, path: str, offset: int, length: int) -> bytes: ...
-
-
-@dataclass(frozen=True)
-class SpanRead:
-    """One range read of a shard: bytes [offset, end)."""
-
-    shard: str
-    offset: int
-    end: int
-
-    @property
-    def length(self) -> int:
-        return self.end - self.offset
 
 
 @dataclass(frozen=True)
@@ -96,51 +77,19 @@ class ShardedDataset:
         """The JPEG bytes of ``frames`` (indices into the tracklet; all by default), fetched with
         one range read spanning just those frames. A whole-tracklet read is checked against the
         index's CRC; any read is checked frame by frame for JPEG markers."""
-        if frames is not None and not len(frames):
-            return []
-        (span,), _ = self.coalesce([(record, frames)], hole=0)
-        return self.frames_from(record, frames, span, self.read_span(span))
-
-    def coalesce(self, requests: Sequence[tuple[TrackletRecord, Sequence[int] | None]], *,
-                 hole: int = COALESCE_HOLE, limit: int = COALESCE_MAX,
-                 ) -> tuple[list[SpanRead], list[int]]:
-        """Range reads serving ``requests`` (record, frames; None: all, never empty): ranges of
-        one shard at most ``hole`` bytes apart share a read of at most ``limit`` bytes. Returns
-        the reads and, per request, the index of the read that serves it."""
-        ranges = []
-        for i, (record, frames) in enumerate(requests):
-            wanted = list(range(record.num_frames) if frames is None else frames)
-            starts = record.frame_offsets[wanted]
-            start = record.offset + int(starts.min())
-            end = record.offset + int((starts + record.frame_lengths[wanted]).max())
-            ranges.append((record.shard, start, end, i))
-        spans: list[SpanRead] = []
-        serving = [0] * len(requests)
-        for shard, start, end, i in sorted(ranges):
-            last = spans[-1] if spans else None
-            if (last is not None and last.shard == shard and start - last.end <= hole
-                    and max(end, last.end) - last.offset <= limit):
-                spans[-1] = SpanRead(shard, last.offset, max(end, last.end))
-            else:
-                spans.append(SpanRead(shard, start, end))
-            serving[i] = len(spans) - 1
-        return spans, serving
-
-    def read_span(self, span: SpanRead) -> bytes:
-        return self.store.read_range(f"{self.root}/{span.shard}", span.offset, span.length)
-
-    def frames_from(self, record: TrackletRecord, frames: Sequence[int] | None, span: SpanRead,
-                    data: bytes) -> list[bytes]:
-        """``frames`` of ``record`` cut out of ``data``, the bytes of ``span``, and checked."""
         wanted = range(record.num_frames) if frames is None else frames
-        base = record.offset - span.offset
-        starts = (record.frame_offsets[list(wanted)] + base).tolist()
-        ends = [s + int(n) for s, n in zip(starts, record.frame_lengths[list(wanted)],
-                                           strict=True)]
-        if frames is None and zlib.crc32(data[min(starts):max(ends)]) != record.crc32:
+        if not len(wanted):
+            return []
+        starts = record.frame_offsets[list(wanted)]
+        ends = starts + record.frame_lengths[list(wanted)]
+        first, last = int(starts.min()), int(ends.max())
+        data = self.store.read_range(f"{self.root}/{record.shard}", record.offset + first,
+                                     last - first)
+        if frames is None and zlib.crc32(data) != record.crc32:
             raise DatasetError(f"{self.url}: tracklet {record.tracklet_id} in {record.shard} "
                                "fails its CRC check: the shard does not match the index")
-        out = [data[s:e] for s, e in zip(starts, ends, strict=True)]
+        out = [data[s - first:e - first] for s, e in zip(starts.tolist(), ends.tolist(),
+                                                         strict=True)]
         for blob, index in zip(out, wanted, strict=True):
             if blob[:2] != b"\xff\xd8" or not blob.endswith(b"\xff\xd9"):
                 raise DatasetError(f"{self.url}: frame {index} of {record.tracklet_id} in "

@@ -4,13 +4,12 @@
         --stages 2 --microbatches 4 --checkpoint hdfs://127.0.0.10:8020/reid/runs/mars/ckpt
 
 World size = stages x replicas (PP x DP). Every rank opens the dataset's index; the first stage
-of each replica streams its P x K clips from HDFS (at most one range read per clip; clips close
-together in a shard share one), the last stage takes the labels of the same batches from the
-same deterministic sampler, so nothing but activations crosses stage boundaries. Checkpoints go
-to HDFS every ``--checkpoint-every`` steps (each stage writes its own file, rank 0 commits);
-``--resume`` continues from the newest one, also after torchrun restarts killed workers
-(``--max-restarts``). Rank 0 writes the metrics CSV and the loss plot into ``--out`` and shows a
-progress bar.
+of each replica streams its P x K clips from HDFS (one range read per clip), the last stage
+takes the labels of the same batches from the same deterministic sampler, so nothing but
+activations crosses stage boundaries. Checkpoints go to HDFS every ``--checkpoint-every`` steps
+(each stage writes its own file, rank 0 commits); ``--resume`` continues from the newest one,
+also after torchrun restarts killed workers (``--max-restarts``). Rank 0 writes the metrics CSV
+and the loss plot into ``--out`` and shows a progress bar.
 """
 
 from __future__ import annotations

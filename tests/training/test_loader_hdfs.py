@@ -34,33 +34,6 @@ def test_bytes_from_hdfs_equal_source_bytes(data: ShardedDataset, small_mars: Pa
                                                    for i in picks]
 
 
-def test_coalesced_reads_serve_every_request_within_their_limits(data: ShardedDataset) -> None:
-    requests = [(record, [0, record.num_frames - 1]) for record in data.select(split="train")]
-    limit = 1 << 20
-    spans, serving = data.coalesce(requests, hole=64 << 10, limit=limit)
-    assert len(spans) < len(requests)  # neighbours in a shard share a read
-    shared: dict[int, int] = {}
-    for (record, _), index in zip(requests, serving, strict=True):
-        span = spans[index]
-        assert span.shard == record.shard
-        assert span.offset <= record.offset
-        assert record.offset + record.length <= span.end
-        shared[index] = shared.get(index, 0) + 1
-    assert all(spans[i].length <= limit for i, n in shared.items() if n > 1)
-    apart, _ = data.coalesce(requests, hole=-1)  # no merging: one read per request
-    assert len(apart) == len(requests)
-
-
-def test_a_batch_fetched_whole_equals_clip_by_clip(data: ShardedDataset) -> None:
-    train = data.select(split="train")
-    clips = TrainClips(data, train, seq_len=4, augment=AUGMENT, seed=0)
-    keys = [(1, index) for index in range(len(train))]
-    for key, sample in zip(keys, clips.__getitems__(keys), strict=True):
-        alone = clips[key]
-        assert torch.equal(sample.clip, alone.clip)
-        assert (sample.label, sample.camid) == (alone.label, alone.camid)
-
-
 def train_loader(data: ShardedDataset, workers: int) -> tuple[DataLoader, TrainClips]:
     """One epoch of P x K batches, streamed by forkserver workers as train.py does."""
     train = data.select(split="train")

@@ -1,11 +1,10 @@
 """Torch datasets over the ingested tracklets: training clips and test-time chunks.
 
-Each item costs at most one HDFS range read (spanning just the frames it needs) and decodes only
-those frames. The store (HdfsFS) opens its client lazily in each DataLoader worker process. A
-training batch is fetched as a whole (``__getitems__``): clips lying close together in a shard
-(an identity's K tracklets usually do) share one read, and all the batch's reads are in flight
-at once, so their round trips to the DataNodes overlap each other and the decoding of earlier
-clips (``benchmarks/loader.py``).
+Each item costs one HDFS range read (spanning just the frames it needs) and decodes only those
+frames. The store (HdfsFS) opens its client lazily in each DataLoader worker process. A training
+batch is fetched as a whole (``__getitems__``): all its range reads are in flight at once, so
+each read's round trip to a DataNode overlaps the others and the decoding of earlier clips
+(``benchmarks/loader.py``).
 """
 
 from __future__ import annotations
@@ -69,9 +68,8 @@ class TrainClips(Dataset[ClipSample]):
         return self.__getitems__([key])[0]
 
     def __getitems__(self, keys: list[tuple[int, int]]) -> list[ClipSample]:
-        """A batch of clips: its reads (coalesced where clips lie close together in a shard)
-        are all submitted first, then clips are decoded and augmented in order as their bytes
-        arrive."""
+        """A batch of clips: every clip's read is submitted first, then clips are decoded and
+        augmented in order as their bytes arrive."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.reads_in_flight, thread_name_prefix="clip-read")
         plans = []
@@ -79,14 +77,13 @@ class TrainClips(Dataset[ClipSample]):
             record = self.records[index]
             rng = np.random.default_rng((self.seed, epoch, index))
             picks = rrs_indices(record.num_frames, self.seq_len, rng)
-            plans.append((record, rng, picks, sorted(set(picks))))
-        spans, serving = self.data.coalesce([(record, unique) for record, _, _, unique in plans])
-        reads = [self._pool.submit(self.data.read_span, span) for span in spans]
+            unique = sorted(set(picks))
+            reading = self._pool.submit(self.data.read_frames, record, unique)
+            plans.append((record, rng, picks, unique, reading))
         samples = []
-        for (record, rng, picks, unique), read in zip(plans, serving, strict=True):
-            blobs = self.data.frames_from(record, unique, spans[read], reads[read].result())
-            by_frame = dict(zip(unique, blobs, strict=True))
-            frames = decode_frames([by_frame[i] for i in picks], self.decoder)
+        for record, rng, picks, unique, reading in plans:
+            blobs = dict(zip(unique, reading.result(), strict=True))
+            frames = decode_frames([blobs[i] for i in picks], self.decoder)
             clip = train_clip(to_tensor(frames), self.augment, rng)
             samples.append(ClipSample(clip, self.class_of_pid[record.pid], record.camid))
         return samples
