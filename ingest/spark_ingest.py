@@ -300,10 +300,11 @@ def _pack_partition(bins: Iterable[list[list[PlannedTracklet]]], *, source: Fram
                     block_size: int) -> Iterator[tuple[str, dict[str, Any]]]:
     """Pack the groups of one bin; yields ("shard"|"row"|"quarantine", record)."""
     fs, staging = HdfsFS.for_url(staging_url)
-    for group_tracklets in (group for groups in bins for group in groups):
-        group = group_tracklets[0].group
+    groups = (members for bin_ in bins for members in bin_)
+    for members in groups:
+        group = members[0].group
         quarantine: list[Quarantined] = []
-        tracklets = ((t, [source.read(frame) for frame in t.frames]) for t in group_tracklets)
+        tracklets = ((t, [source.read(frame) for frame in t.frames]) for t in members)
         for shard in pack_group(group, batch, tracklets, shard_size, quarantine):
             digest = hashlib.sha256()
             for chunk in shard.chunks:

@@ -225,8 +225,8 @@ def _plot_loss(path: Path, history: LossHistory) -> None:
     if window > 1:
         ax.plot(step[window - 1 :], smooth, color="tab:blue", label=f"mean of {window}")
     starts = step[1:][np.diff(epoch) != 0]
-    every = -(-len(starts) // 10)  # at most about 10 epoch marks, so they stay readable
-    for boundary in starts[every - 1 :: every] if every else starts:
+    every = max(1, -(-len(starts) // 10))  # at most about 10 epoch marks, so they stay readable
+    for boundary in starts[every - 1 :: every]:
         ax.axvline(boundary, color="grey", linewidth=0.6, alpha=0.5)
     marks = f"; grey line every {every} epochs" if every > 1 else ""
     ax.set(xlabel="step", ylabel="loss",
