@@ -56,6 +56,8 @@ class BenchmarkConfig:
     nodes_per_rack: int | None = None
     blocks: int | None = None
     epsilon: float | None = None
+    rack_tolerance: float | None = None
+    capacity: str | None = None
     trials: int | None = None
     seed: int = 1
     java: str = "java"
@@ -112,11 +114,13 @@ def simulator_command(config: BenchmarkConfig, csv_path: Path) -> list[str]:
                "--csv", str(csv_path)]
     if config.quick:
         command.append("--quick")
-    flags: dict[str, int | float | None] = {
+    flags: dict[str, int | float | str | None] = {
         "--racks": config.racks,
         "--nodes-per-rack": config.nodes_per_rack,
         "--blocks": config.blocks,
         "--epsilon": config.epsilon,
+        "--rack-tolerance": config.rack_tolerance,
+        "--capacity": config.capacity,
         "--trials": config.trials,
     }
     for flag, value in flags.items():
@@ -241,14 +245,19 @@ def parse_args(argv: Sequence[str] | None) -> BenchmarkConfig:
     parser.add_argument("--racks", type=int, help="racks (default 25; quick 8)")
     parser.add_argument("--nodes-per-rack", type=int, help="nodes per rack (default 40; quick 6)")
     parser.add_argument("--blocks", type=int, help="blocks (default 1,000,000; quick 30,000)")
-    parser.add_argument("--epsilon", type=float, help="bounded-load cap epsilon (default 0.1)")
+    parser.add_argument("--epsilon", type=float, help="bounded-load cap epsilon (default 0.05)")
+    parser.add_argument("--rack-tolerance", type=float,
+                        help="relative capacity drift a rack's weight ignores (default 0.25)")
+    parser.add_argument("--capacity", choices=("uniform", "mixed"),
+                        help="node capacities: all equal, or mixed 1/2/3/4 units")
     parser.add_argument("--trials", type=int, help="node changes averaged for movement")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--java", default="java", help="java executable")
     args = parser.parse_args(argv)
     return BenchmarkConfig(out=args.out, quick=args.quick, racks=args.racks,
                            nodes_per_rack=args.nodes_per_rack, blocks=args.blocks,
-                           epsilon=args.epsilon, trials=args.trials, seed=args.seed,
+                           epsilon=args.epsilon, rack_tolerance=args.rack_tolerance,
+                           capacity=args.capacity, trials=args.trials, seed=args.seed,
                            java=args.java)
 
 

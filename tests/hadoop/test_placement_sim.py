@@ -48,12 +48,14 @@ def test_default_policy_meets_balance_colocation_and_rack_failure_targets(
 
 
 def test_movement_is_measured_against_the_ideal(quick_run: tuple[dict[str, str], Path]) -> None:
-    """A flat ring moves the ideal share; the rack-aware hash function stays within 2x of it."""
-    _, out = quick_run
+    """A flat ring moves the ideal share, and so does the rack-aware policy, cap included:
+    racks keep their weights through a one-node change, so blocks only move inside its rack."""
+    result, out = quick_run
     with (out / "placement.csv").open(newline="") as handle:
         rows = {row["policy"]: row for row in csv.DictReader(handle)}
     assert 0.8 <= float(rows["flat-ring"]["move_vs_ideal"]) <= 1.2
-    assert float(rows["hrw"]["move_vs_ideal"]) <= 2.0
+    assert float(rows["hrw"]["move_vs_ideal"]) <= 1.2
+    assert float(result["move_vs_ideal"]) <= 1.2
     assert rows["hdfs-default"]["move_vs_ideal"] == ""
 
 

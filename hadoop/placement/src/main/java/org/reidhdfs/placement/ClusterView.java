@@ -120,7 +120,7 @@ final class ClusterView {
       members.put(s.member().uuid(), s.member());
     }
     if (layout == null || !layout.matches(members)) {
-      layout = new HashLayout(members, settings);
+      layout = new HashLayout(members, settings, layout);
     }
     return utilization(layout, now, leafCount);
   }

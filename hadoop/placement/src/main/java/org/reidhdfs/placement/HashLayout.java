@@ -8,7 +8,8 @@ import org.reidhdfs.placement.core.Topology;
 /**
  * The hash structures for one membership: which DataNodes are in the map, on which rack, with
  * what weight. Building a ring is costly, so a layout is kept until a DataNode joins, leaves for
- * good, changes rack or its capacity moves by more than {@link #CAPACITY_TOLERANCE}.
+ * good, changes rack or its capacity moves by more than {@link #CAPACITY_TOLERANCE}. A new layout
+ * keeps the previous one's rack weights within the rack reweigh tolerance.
  */
 final class HashLayout {
   /** Relative capacity change that rebuilds the layout (a new disk, not daily fluctuation). */
@@ -24,12 +25,16 @@ final class HashLayout {
   private final Member[] members;
   private final Map<Long, int[]> rackOrders = new ConcurrentHashMap<>();
 
-  HashLayout(Map<String, Member> byUuid, PolicySettings settings) {
+  /** @param previous the layout this one replaces, or null for the first one */
+  HashLayout(Map<String, Member> byUuid, PolicySettings settings, HashLayout previous) {
     Topology.Builder builder = Topology.builder();
     for (Member m : byUuid.values()) {
       builder.addNode(m.rack(), m.uuid(), m.capacity());
     }
-    topology = builder.build();
+    Topology built = builder.build();
+    topology = previous == null
+        ? built
+        : built.keepRackWeights(previous.topology, settings.rackReweighTolerance());
     members = new Member[topology.nodeCount()];
     for (int n = 0; n < members.length; n++) {
       members[n] = byUuid.get(topology.nodeName(n));

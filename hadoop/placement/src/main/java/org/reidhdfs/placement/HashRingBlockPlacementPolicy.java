@@ -48,11 +48,16 @@ import org.reidhdfs.placement.core.ReplicaPlanner;
  *   <li>{@code reidhdfs.placement.down-out-interval-ms} (3600000): how long a dead DataNode keeps
  *       its place (and its rack its weight) in the hash layout, so group homes do not shift while
  *       its blocks are re-replicated.
+ *   <li>{@code reidhdfs.placement.rack-reweigh-tolerance} (0.25): a rack keeps the weight it has
+ *       among racks while its capacity stays within this fraction of that weight. Group homes are
+ *       drawn by rack weight, so a weight that followed every DataNode joining or leaving for good
+ *       would move whole identities between racks each time; kept, a node change only moves
+ *       blocks inside its rack. A NameNode restart weighs racks anew by capacity.
  *   <li>{@code reidhdfs.placement.balancer.allow-cross-rack} (false): let the Balancer move
  *       replicas between racks; off, it only moves them within a rack, which keeps every layout.
  * </ul>
  *
- * <p>Weights are the DataNodes' capacities; racks and nodes come from the NameNode's
+ * <p>Node weights are the DataNodes' capacities; racks and nodes come from the NameNode's
  * NetworkTopology. Each proposed node is checked by Hadoop's own rules (in topology, in service,
  * not stale when stale nodes are avoided, enough space, not excluded, at most the default number
  * of replicas per rack); a refused node passes its turn to the next node of the same rack, then to

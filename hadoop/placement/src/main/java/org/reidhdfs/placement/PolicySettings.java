@@ -6,6 +6,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.reidhdfs.placement.core.Algorithm;
 import org.reidhdfs.placement.core.LoadCap;
 import org.reidhdfs.placement.core.PlacementException;
+import org.reidhdfs.placement.core.Topology;
 
 /**
  * The policy's settings, read once from the NameNode's (or Balancer's) configuration. Keys and
@@ -18,6 +19,7 @@ record PolicySettings(
     LoadCap loadCap,
     long refreshIntervalMs,
     long downOutIntervalMs,
+    double rackReweighTolerance,
     boolean balancerCrossRack) {
 
   static final String PREFIX = "reidhdfs.placement.";
@@ -28,6 +30,7 @@ record PolicySettings(
   static final String CAP_MIN_GAP = PREFIX + "load-cap.min-gap";
   static final String REFRESH_INTERVAL_MS = PREFIX + "refresh-interval-ms";
   static final String DOWN_OUT_INTERVAL_MS = PREFIX + "down-out-interval-ms";
+  static final String RACK_REWEIGH_TOLERANCE = PREFIX + "rack-reweigh-tolerance";
   static final String BALANCER_CROSS_RACK = PREFIX + "balancer.allow-cross-rack";
 
   static final String DEFAULT_GROUP_PATTERN = "^/reid/.*/shards/([^/]+)/[^/]+$";
@@ -48,6 +51,7 @@ record PolicySettings(
             DEFAULT_REFRESH_INTERVAL_MS), 0),
         atLeast(DOWN_OUT_INTERVAL_MS, conf.getLong(DOWN_OUT_INTERVAL_MS,
             DEFAULT_DOWN_OUT_INTERVAL_MS), 0),
+        rackReweighTolerance(conf),
         conf.getBoolean(BALANCER_CROSS_RACK, false));
   }
 
@@ -77,6 +81,16 @@ record PolicySettings(
           "bad " + CAP_EPSILON + "=" + epsilon + " / " + CAP_MIN_GAP + "=" + minGap + ": "
               + e.getMessage(), e);
     }
+  }
+
+  private static double rackReweighTolerance(Configuration conf) {
+    double tolerance =
+        conf.getDouble(RACK_REWEIGH_TOLERANCE, Topology.DEFAULT_REWEIGH_TOLERANCE);
+    if (!(tolerance >= 0) || Double.isInfinite(tolerance)) {
+      throw new PlacementException(
+          RACK_REWEIGH_TOLERANCE + "=" + tolerance + " must be >= 0 and finite");
+    }
+    return tolerance;
   }
 
   private static <T extends Number & Comparable<T>> T atLeast(String key, T value, long min) {

@@ -52,6 +52,28 @@ class ClusterViewTest {
   }
 
   @Test
+  void aNodeLeavingForGoodKeepsItsRackWeightWithinTheTolerance() {
+    PolicyHarness cluster = PolicyHarness.create(3, 5);
+    ClusterView view = view(cluster, 0, 0);
+    HashLayout full = view.snapshot().layout;
+    DatanodeDescriptor gone = cluster.nodes[0];
+    int rack = full.topology.rackIndex(gone.getNetworkLocation());
+    double weight = full.topology.rackWeight(rack);
+    cluster.topology.remove(gone);
+    clock.addAndGet(1);
+    HashLayout shrunk = view.snapshot().layout;
+    int sameRack = shrunk.topology.rackIndex(gone.getNetworkLocation());
+    assertEquals(0.8 * weight, shrunk.topology.rackCapacity(sameRack), 1e-6 * weight);
+    assertEquals(weight, shrunk.topology.rackWeight(sameRack), "one node in five is within 25%");
+    for (long key = 0; key < 200; key++) {
+      assertEquals(
+          full.topology.rackName(full.rackOrder(key)[0]),
+          shrunk.topology.rackName(shrunk.rackOrder(key)[0]),
+          "group homes stay where they were");
+    }
+  }
+
+  @Test
   void capacityChangesBelowTheToleranceKeepTheLayout() {
     PolicyHarness cluster = PolicyHarness.create(3, 2);
     ClusterView view = view(cluster, 0, 60_000);

@@ -27,6 +27,7 @@ class PolicySettingsTest {
     assertNull(settings.keysFor("/user/someone/file"));
     assertEquals(Algorithm.HRW, settings.algorithm());
     assertEquals(0.05, settings.loadCap().epsilon());
+    assertEquals(0.25, settings.rackReweighTolerance());
   }
 
   @Test
@@ -55,5 +56,10 @@ class PolicySettingsTest {
     negativeCap.setDouble(PolicySettings.CAP_EPSILON, -1);
     e = assertThrows(PlacementException.class, () -> PolicySettings.from(negativeCap));
     assertTrue(e.getMessage().contains(PolicySettings.CAP_EPSILON), e.getMessage());
+
+    Configuration negativeTolerance = new Configuration(false);
+    negativeTolerance.setDouble(PolicySettings.RACK_REWEIGH_TOLERANCE, -0.1);
+    e = assertThrows(PlacementException.class, () -> PolicySettings.from(negativeTolerance));
+    assertTrue(e.getMessage().contains(PolicySettings.RACK_REWEIGH_TOLERANCE), e.getMessage());
   }
 }

@@ -1,19 +1,17 @@
 package org.reidhdfs.placement.core;
 
-import java.util.Arrays;
-
 /**
  * Two-level weighted rendezvous hashing, rack first and then node, as CRUSH's straw2 buckets do.
  *
- * <p>Every node draws {@code ln(u) / capacity} for a key. A rack's draw for a group is its best
- * member's draw, which is distributed exactly like one straw2 draw with the rack's total capacity,
- * so racks win groups in proportion to capacity; inside a rack, nodes are ranked by their own
- * draws. Because both levels use the same per-node draws, a node that joins only takes keys it
- * now wins, at either level. No virtual nodes are needed to reach a perfect hash's balance.
+ * <p>Every rack draws {@code ln(u) / weight} for a group key and every node of a rack draws
+ * {@code ln(u) / capacity} for an item key; the highest draws win. Racks therefore win groups in
+ * proportion to their weights and nodes win items in proportion to capacity, and changing one
+ * rack's weight or one node's capacity only moves keys to or from that rack or node. No virtual
+ * nodes are needed to reach a perfect hash's balance.
  */
 public final class RendezvousPlacement implements PlacementAlgorithm {
   private final Topology topology;
-  private final Rendezvous allNodes;
+  private final Rendezvous racks;
   private final Rendezvous[] nodesByRack;
   private final int[][] rackMembers;
 
@@ -26,8 +24,9 @@ public final class RendezvousPlacement implements PlacementAlgorithm {
       seeds[n] = Seeds.node(topology.nodeName(n));
       weights[n] = topology.nodeWeight(n);
     }
-    allNodes = new Rendezvous(seeds, weights);
     int rackCount = topology.rackCount();
+    long[] rackSeeds = new long[rackCount];
+    double[] rackWeights = new double[rackCount];
     nodesByRack = new Rendezvous[rackCount];
     rackMembers = new int[rackCount][];
     for (int r = 0; r < rackCount; r++) {
@@ -40,7 +39,10 @@ public final class RendezvousPlacement implements PlacementAlgorithm {
         memberWeights[i] = weights[members[i]];
       }
       nodesByRack[r] = new Rendezvous(memberSeeds, memberWeights);
+      rackSeeds[r] = Seeds.rack(topology.rackName(r));
+      rackWeights[r] = topology.rackWeight(r);
     }
+    racks = new Rendezvous(rackSeeds, rackWeights);
   }
 
   @Override
@@ -50,14 +52,11 @@ public final class RendezvousPlacement implements PlacementAlgorithm {
 
   @Override
   public int[] rackOrder(long groupKey) {
-    int rackCount = topology.rackCount();
-    double[] best = new double[rackCount];
-    Arrays.fill(best, Double.NEGATIVE_INFINITY);
-    for (int n = 0; n < topology.nodeCount(); n++) {
-      int rack = topology.rackOf(n);
-      best[rack] = Math.max(best[rack], allNodes.draw(groupKey, n));
+    double[] draws = new double[topology.rackCount()];
+    for (int r = 0; r < draws.length; r++) {
+      draws[r] = racks.draw(groupKey, r);
     }
-    return Rendezvous.rankByDraw(best);
+    return Rendezvous.rankByDraw(draws);
   }
 
   @Override

@@ -1,17 +1,17 @@
 package org.reidhdfs.placement.core;
 
 /**
- * The paper's hash loop made rack-aware: one consistent-hash ring of all nodes, each with
- * {@code vnodes} virtual nodes per unit of mean node weight (so shares follow capacity).
+ * The paper's hash loop made rack-aware: a consistent-hash ring of racks for group keys, and in
+ * each rack a ring of its nodes for item keys. Racks and nodes get {@code vnodes} virtual nodes
+ * per mean node weight, so shares follow rack weights and node capacities, and a rack ring is as
+ * fine as one ring of all nodes would be.
  *
- * <p>Walking clockwise from a group's position meets nodes in preference order; racks are ranked
- * by the first of their nodes met, and a rack's nodes by the order met. Each rack also keeps its
- * own ring of the same points, so walking it visits that rack's nodes in the same order without
- * stepping over other racks' points.
+ * <p>Walking clockwise from a group's position on the rack ring meets racks in preference order;
+ * walking from an item's position on a rack's ring meets that rack's nodes in preference order.
  */
 public final class RingPlacement implements PlacementAlgorithm {
   private final Topology topology;
-  private final HashRing allNodes;
+  private final HashRing racks;
   private final HashRing[] nodesByRack;
   private final int[][] rackMembers;
 
@@ -25,8 +25,9 @@ public final class RingPlacement implements PlacementAlgorithm {
       seeds[n] = Seeds.node(topology.nodeName(n));
       weights[n] = topology.nodeWeight(n);
     }
-    allNodes = new HashRing(seeds, weights, unitWeight, vnodes);
     int rackCount = topology.rackCount();
+    long[] rackSeeds = new long[rackCount];
+    double[] rackWeights = new double[rackCount];
     nodesByRack = new HashRing[rackCount];
     rackMembers = new int[rackCount][];
     for (int r = 0; r < rackCount; r++) {
@@ -39,7 +40,10 @@ public final class RingPlacement implements PlacementAlgorithm {
         memberWeights[i] = weights[members[i]];
       }
       nodesByRack[r] = new HashRing(memberSeeds, memberWeights, unitWeight, vnodes);
+      rackSeeds[r] = Seeds.rack(topology.rackName(r));
+      rackWeights[r] = topology.rackWeight(r);
     }
+    racks = new HashRing(rackSeeds, rackWeights, unitWeight, vnodes);
   }
 
   @Override
@@ -49,17 +53,10 @@ public final class RingPlacement implements PlacementAlgorithm {
 
   @Override
   public int[] rackOrder(long groupKey) {
-    int rackCount = topology.rackCount();
-    int[] order = new int[rackCount];
-    boolean[] seen = new boolean[rackCount];
-    int found = 0;
-    HashRing.Cursor cursor = allNodes.cursor(groupKey);
-    while (found < rackCount) {
-      int rack = topology.rackOf(cursor.next());
-      if (!seen[rack]) {
-        seen[rack] = true;
-        order[found++] = rack;
-      }
+    int[] order = new int[topology.rackCount()];
+    HashRing.Cursor cursor = racks.cursor(groupKey);
+    for (int i = 0; i < order.length; i++) {
+      order[i] = cursor.next();
     }
     return order;
   }

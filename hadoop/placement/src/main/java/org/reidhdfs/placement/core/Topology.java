@@ -7,14 +7,25 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * An immutable cluster map: racks, their nodes, and each node's weight (its capacity).
+ * An immutable cluster map: racks, their nodes, each node's weight (its capacity) and each rack's
+ * weight (its share of the groups).
+ *
+ * <p>A rack's weight starts as its capacity, but {@link #keepRackWeights} lets it stay what it
+ * was while the capacity drifts within a tolerance: group homes are chosen among racks by these
+ * weights, so a weight that followed every node joining or failing would send whole identities to
+ * other racks each time, where one node's worth of blocks moving inside the rack is enough.
  *
  * <p>Indices are positions in this object only; every hash is derived from names, so two
  * topologies that share a node place its keys identically whatever order they were built in.
  */
 public final class Topology {
+  /** Default relative drift of a rack's capacity from its weight before the rack is reweighed. */
+  public static final double DEFAULT_REWEIGH_TOLERANCE = 0.25;
+
   private final String[] rackNames;
+  private final double[] rackCapacities;
   private final double[] rackWeights;
+  private final double totalRackWeight;
   private final int[][] rackNodes;
   private final String[] nodeNames;
   private final int[] nodeRack;
@@ -26,7 +37,7 @@ public final class Topology {
   private Topology(Builder builder) {
     int racks = builder.racks.size();
     rackNames = new String[racks];
-    rackWeights = new double[racks];
+    rackCapacities = new double[racks];
     rackNodes = new int[racks][];
     rackIndex = new HashMap<>();
     nodeIndex = new HashMap<>();
@@ -49,13 +60,59 @@ public final class Topology {
         nodeWeights[n] = entry.weight();
         nodeIndex.put(entry.name(), n);
         rackNodes[r][i] = n;
-        rackWeights[r] += entry.weight();
+        rackCapacities[r] += entry.weight();
         n++;
       }
-      total += rackWeights[r];
+      total += rackCapacities[r];
       r++;
     }
     totalWeight = total;
+    rackWeights = rackCapacities.clone();
+    totalRackWeight = total;
+  }
+
+  /** A copy of {@code base} with other rack weights. */
+  private Topology(Topology base, double[] rackWeights) {
+    rackNames = base.rackNames;
+    rackCapacities = base.rackCapacities;
+    rackNodes = base.rackNodes;
+    nodeNames = base.nodeNames;
+    nodeRack = base.nodeRack;
+    nodeWeights = base.nodeWeights;
+    totalWeight = base.totalWeight;
+    rackIndex = base.rackIndex;
+    nodeIndex = base.nodeIndex;
+    this.rackWeights = rackWeights;
+    double total = 0;
+    for (double weight : rackWeights) {
+      total += weight;
+    }
+    totalRackWeight = total;
+  }
+
+  /**
+   * This topology with each rack weighing what it weighed in {@code previous}, as long as the
+   * rack's capacity is within {@code tolerance} (relative) of that weight; a rack new to this
+   * topology, or whose capacity moved further, weighs its capacity. The drift a kept weight can
+   * accumulate is therefore bounded by the tolerance, and a restart from scratch reweighs all
+   * racks to their capacities.
+   */
+  public Topology keepRackWeights(Topology previous, double tolerance) {
+    if (!(tolerance >= 0) || Double.isInfinite(tolerance)) {
+      throw new PlacementException(
+          "rack reweigh tolerance must be >= 0 and finite, got " + tolerance);
+    }
+    double[] weights = rackCapacities.clone();
+    for (int r = 0; r < weights.length; r++) {
+      int old = previous.rackIndex(rackNames[r]);
+      if (old >= 0) {
+        double kept = previous.rackWeights[old];
+        if (Math.abs(rackCapacities[r] - kept) <= tolerance * kept) {
+          weights[r] = kept;
+        }
+      }
+    }
+    return new Topology(this, weights);
   }
 
   public static Builder builder() {
@@ -74,8 +131,18 @@ public final class Topology {
     return rackNames[rack];
   }
 
+  /** The rack's weight among racks: its capacity, or a kept one (see {@link #keepRackWeights}). */
   public double rackWeight(int rack) {
     return rackWeights[rack];
+  }
+
+  public double totalRackWeight() {
+    return totalRackWeight;
+  }
+
+  /** The sum of the rack's node weights. */
+  public double rackCapacity(int rack) {
+    return rackCapacities[rack];
   }
 
   /** Global node indices of a rack's members, in the order they were added. */
@@ -99,6 +166,7 @@ public final class Topology {
     return nodeWeights[node];
   }
 
+  /** The sum of all node weights. */
   public double totalWeight() {
     return totalWeight;
   }

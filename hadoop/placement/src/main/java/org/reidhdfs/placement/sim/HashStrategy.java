@@ -110,7 +110,7 @@ final class HashStrategy implements Strategy {
     @Override
     public boolean rackOpen(int rack) {
       return uncapped || cap.admitsUnit(
-          rackLoad[rack], topology.rackWeight(rack), total, topology.totalWeight(), priority);
+          rackLoad[rack], topology.rackWeight(rack), total, topology.totalRackWeight(), priority);
     }
 
     @Override

@@ -68,7 +68,7 @@ record LayoutMetrics(
     }
     double[] rackShare = new double[racks];
     for (int r = 0; r < racks; r++) {
-      rackShare[r] = rackLoad[r] / topology.rackWeight(r);
+      rackShare[r] = rackLoad[r] / topology.rackCapacity(r);
     }
 
     int worstA = 0;

@@ -99,10 +99,10 @@ public final class PlacementSimulator {
     log.printf(
         Locale.ROOT,
         "groups: %d, Zipf exponent %.2f, largest %d blocks (%.2f%% of blocks); cap epsilon %.2f,"
-            + " ring vnodes %d, %d trial(s)%n",
+            + " rack reweigh tolerance %.2f, ring vnodes %d, %d trial(s)%n",
         workload.groupCount, options.zipfExponent(), workload.largestGroup(),
-        100.0 * workload.largestGroup() / options.blocks(), options.epsilon(), options.vnodes(),
-        options.trials());
+        100.0 * workload.largestGroup() / options.blocks(), options.epsilon(),
+        options.rackTolerance(), options.vnodes(), options.trials());
 
     ExecutorService pool = Executors.newFixedThreadPool(options.threads());
     try {

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.reidhdfs.placement.core.Algorithm;
 import org.reidhdfs.placement.core.PlacementException;
+import org.reidhdfs.placement.core.Topology;
 
 /**
  * The simulator's settings. {@code --quick} selects a small topology; flags given with it still
@@ -19,6 +20,7 @@ record SimOptions(
     int maxGroupBlocks,
     boolean mixedCapacity,
     double epsilon,
+    double rackTolerance,
     int vnodes,
     Algorithm defaultAlgorithm,
     int trials,
@@ -31,14 +33,15 @@ record SimOptions(
           "\n",
           "usage: PlacementSimulator [--quick] [--racks R] [--nodes-per-rack D] [--blocks N]",
           "       [--replication 3] [--zipf A] [--max-group K] [--capacity uniform|mixed]",
-          "       [--epsilon E] [--vnodes V] [--algorithm hrw|ring] [--trials T] [--seed S]",
-          "       [--threads P] [--csv PATH]",
+          "       [--epsilon E] [--rack-tolerance F] [--vnodes V] [--algorithm hrw|ring]",
+          "       [--trials T] [--seed S] [--threads P] [--csv PATH]",
           "  --quick            8 racks x 6 nodes, 30,000 blocks, 3 trials (seconds)",
           "  --racks, --nodes-per-rack, --blocks   topology and load (25 x 40, 1,000,000)",
           "  --zipf A           group sizes drawn from a Zipf law P(k) ~ k^-A (1.6)",
           "  --max-group K      largest group in blocks (blocks / nodes: one node's share)",
           "  --capacity         uniform node capacities, or mixed 1/2/3/4 units",
           "  --epsilon E        bounded-load cap on racks of the capped variants (0.05)",
+          "  --rack-tolerance F  a rack keeps its weight while its capacity drifts by <= F (0.25)",
           "  --vnodes V         virtual nodes per node for ring variants (1000)",
           "  --algorithm        the policy's default algorithm, reported in RESULT (hrw)",
           "  --trials T         node additions and removals averaged for movement (1)",
@@ -70,6 +73,7 @@ record SimOptions(
             intValue(values, "--max-group", Math.max(1, blocks / (racks * nodesPerRack)), 1),
             capacity(values.remove("--capacity")),
             doubleValue(values, "--epsilon", 0.05),
+            doubleValue(values, "--rack-tolerance", Topology.DEFAULT_REWEIGH_TOLERANCE),
             intValue(values, "--vnodes", 1000, 1),
             Algorithm.parse(values.getOrDefault("--algorithm", "hrw"), "--algorithm"),
             intValue(values, "--trials", quick ? 3 : 1, 1),

@@ -57,13 +57,13 @@ class LoadCapTest {
           @Override
           public boolean rackOpen(int rack) {
             return cap.admitsUnit(rackLoad[rack], topology.rackWeight(rack), total[0],
-                topology.totalWeight(), priority[0]);
+                topology.totalRackWeight(), priority[0]);
           }
 
           @Override
           public boolean tryPlace(int node) {
             if (!cap.admitsUnit(nodeLoad[node], topology.nodeWeight(node), total[0],
-                topology.totalWeight(), priority[0])) {
+                topology.totalRackWeight(), priority[0])) {
               return false;
             }
             nodeLoad[node]++;

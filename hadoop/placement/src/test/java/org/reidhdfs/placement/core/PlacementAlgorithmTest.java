@@ -77,27 +77,21 @@ class PlacementAlgorithmTest {
       homes[placement.rackOrder(Topologies.key(i))[0]]++;
     }
     for (int r = 0; r < 4; r++) {
-      double expected = KEYS * topology.rackWeight(r) / topology.totalWeight();
+      double expected = KEYS * topology.rackWeight(r) / topology.totalRackWeight();
       assertEquals(expected, homes[r], 0.06 * expected, "rack " + r + " homes");
     }
   }
 
-  /** A node that joins takes only keys it now wins; one that leaves gives up only its own. */
+  /**
+   * A node that joins takes only keys it now wins and one that leaves gives up only its own, all
+   * inside their rack, because racks keep their weights within the reweigh tolerance.
+   */
   @ParameterizedTest
   @EnumSource(Algorithm.class)
-  void addingOrRemovingANodeMovesOnlyItsOwnKeys(Algorithm algorithm) {
+  void addingOrRemovingANodeMovesOnlyItsOwnKeysInsideItsRack(Algorithm algorithm) {
     Topology base = Topologies.uniform(4, 5);
-    Topology.Builder grown = Topology.builder();
-    Topology.Builder shrunk = Topology.builder();
-    for (int n = 0; n < base.nodeCount(); n++) {
-      grown.addNode(base.rackName(base.rackOf(n)), base.nodeName(n), 1.0);
-      if (!base.nodeName(n).equals("r2n3")) {
-        shrunk.addNode(base.rackName(base.rackOf(n)), base.nodeName(n), 1.0);
-      }
-    }
-    grown.addNode("/rack1", "joined", 1.0);
-    Topology plus = grown.build();
-    Topology minus = shrunk.build();
+    Topology plus = changed(base, "joined", null).keepRackWeights(base, 0.25);
+    Topology minus = changed(base, null, "r2n3").keepRackWeights(base, 0.25);
     PlacementAlgorithm before = algorithm.create(base, 1000);
     PlacementAlgorithm after = algorithm.create(plus, 1000);
     PlacementAlgorithm without = algorithm.create(minus, 1000);
@@ -114,12 +108,49 @@ class PlacementAlgorithmTest {
       String shrunkTop = minus.nodeName(Topologies.topNode(without, key));
       if (!shrunkTop.equals(old)) {
         assertEquals("r2n3", old, "key " + i + " moved although its node stayed");
+        assertTrue(shrunkTop.startsWith("r2"), "key " + i + " left its rack");
         movedOut++;
       }
     }
-    double idealIn = KEYS / 21.0;
+    double idealIn = KEYS / 4.0 / 6.0;
     double idealOut = KEYS / 20.0;
     assertEquals(idealIn, movedIn, 0.2 * idealIn);
     assertEquals(idealOut, movedOut, 0.2 * idealOut);
+  }
+
+  /** A rack reweighed (tolerance 0) draws groups only towards itself, as straw2 promises. */
+  @ParameterizedTest
+  @EnumSource(Algorithm.class)
+  void reweighingARackMovesGroupHomesOnlyToThatRack(Algorithm algorithm) {
+    Topology base = Topologies.uniform(4, 5);
+    Topology plus = changed(base, "joined", null).keepRackWeights(base, 0);
+    PlacementAlgorithm before = algorithm.create(base, 1000);
+    PlacementAlgorithm after = algorithm.create(plus, 1000);
+    int moved = 0;
+    for (int i = 0; i < KEYS; i++) {
+      long key = Topologies.key(i);
+      String oldHome = base.rackName(before.rackOrder(key)[0]);
+      String newHome = plus.rackName(after.rackOrder(key)[0]);
+      if (!newHome.equals(oldHome)) {
+        assertEquals("/rack1", newHome, "key " + i + " moved between unchanged racks");
+        moved++;
+      }
+    }
+    double expected = KEYS * (6.0 / 21 - 5.0 / 20);
+    assertEquals(expected, moved, 0.25 * expected);
+  }
+
+  /** {@code base} plus a node of weight 1 on /rack1 and/or minus one node. */
+  private static Topology changed(Topology base, String joined, String removed) {
+    Topology.Builder builder = Topology.builder();
+    for (int n = 0; n < base.nodeCount(); n++) {
+      if (!base.nodeName(n).equals(removed)) {
+        builder.addNode(base.rackName(base.rackOf(n)), base.nodeName(n), 1.0);
+      }
+    }
+    if (joined != null) {
+      builder.addNode("/rack1", joined, 1.0);
+    }
+    return builder.build();
   }
 }
