@@ -188,8 +188,10 @@ def plot(rows: Sequence[SimRow], png_path: Path, title: str) -> None:
     movement.bar([p + width / 2 for p in positions],
                  [r.move_remove_vs_ideal for r in rows], width, label="node removed")
     movement.axhline(MOVEMENT_TARGET, color="black", linestyle="--", linewidth=1)
-    movement.set_yscale("log")
-    movement.set_title("replicas moved / ideal (random placement: n/a)")
+    moved = [m for r in rows for m in (r.move_add_vs_ideal, r.move_remove_vs_ideal)
+             if math.isfinite(m)]
+    movement.set_ylim(0, 1.15 * max([MOVEMENT_TARGET, *moved]))
+    movement.set_title("replicas moved / ideal, target dashed (random placement: n/a)")
     movement.legend()
 
     loss = axes[1][1]
