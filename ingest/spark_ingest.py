@@ -31,6 +31,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -301,22 +302,31 @@ def _pack_partition(bins: Iterable[list[list[PlannedTracklet]]], *, source: Fram
     """Pack the groups of one bin; yields ("shard"|"row"|"quarantine", record)."""
     fs, staging = HdfsFS.for_url(staging_url)
     groups = (members for bin_ in bins for members in bin_)
-    for members in groups:
-        group = members[0].group
-        quarantine: list[Quarantined] = []
-        tracklets = ((t, [source.read(frame) for frame in t.frames]) for t in members)
-        for shard in pack_group(group, batch, tracklets, shard_size, quarantine):
-            digest = hashlib.sha256()
-            for chunk in shard.chunks:
-                digest.update(chunk)
-            fs.write_file(f"{staging}/{shard.path}", shard.chunks, replication=replication,
-                          block_size=block_size)
-            yield "shard", {"path": shard.path, "bytes": shard.size,
-                            "sha256": digest.hexdigest(), "tracklets": len(shard.rows)}
-            for row in shard.rows:
-                yield "row", row
-        for item in quarantine:
-            if item.data:  # keep refused bytes aside for inspection
-                fs.write_file(f"{staging}/{QUARANTINE_DIR}/b{batch:03d}-{basename(item.frame)}",
-                              item.data, replication=replication, overwrite=True)
-            yield "quarantine", item.record()
+    # One shard is written (the DataNode pipeline's acknowledgements awaited) while the next is
+    # read and checked; at most two shards are held per task. A failed write fails the task.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shard-writer") as writer:
+        writing: Future[int] | None = None
+        for members in groups:
+            group = members[0].group
+            quarantine: list[Quarantined] = []
+            tracklets = ((t, [source.read(frame) for frame in t.frames]) for t in members)
+            for shard in pack_group(group, batch, tracklets, shard_size, quarantine):
+                digest = hashlib.sha256()
+                for chunk in shard.chunks:
+                    digest.update(chunk)
+                if writing is not None:
+                    writing.result()
+                writing = writer.submit(fs.write_file, f"{staging}/{shard.path}", shard.chunks,
+                                        replication=replication, block_size=block_size)
+                yield "shard", {"path": shard.path, "bytes": shard.size,
+                                "sha256": digest.hexdigest(), "tracklets": len(shard.rows)}
+                for row in shard.rows:
+                    yield "row", row
+            for item in quarantine:
+                if item.data:  # keep refused bytes aside for inspection
+                    fs.write_file(
+                        f"{staging}/{QUARANTINE_DIR}/b{batch:03d}-{basename(item.frame)}",
+                        item.data, replication=replication, overwrite=True)
+                yield "quarantine", item.record()
+        if writing is not None:
+            writing.result()
