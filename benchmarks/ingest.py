@@ -4,7 +4,8 @@ Baselines, measured in the same run on the same cluster (replication 3):
   (a) raw put:   `hdfs dfs -put` of all frame bytes concatenated into ONE file (the limit:
                  one sequential stream, no per-frame work);
   (b) naive put: `hdfs dfs -put` of the frame tree, one HDFS file per frame.
-Ours: `spark-submit spark_jobs/ingest.py` (validation, grouping, shards, index, manifest).
+Ours: `spark_jobs/submit spark_jobs/ingest.py` (spark-submit with the project's settings:
+validation, grouping, shards, index, manifest).
 All three are timed as whole commands (JVM and Spark start-up included); the ingest's own
 summary line (without start-up) is printed too. Ratios are throughput ratios (> 1: ours faster).
 
@@ -17,7 +18,6 @@ import argparse
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -70,9 +70,8 @@ def main(argv: list[str] | None = None) -> int:
                               f"{nn}/bench/raw.bin"])
             naive_s, _ = timed([HDFS, "dfs", "-put", str(source / "bbox_train"),
                                 str(source / "bbox_test"), f"{nn}/bench/naive/"])
-            env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1",
-                   "SPARK_CONF_DIR": str(REPO / "spark_jobs" / "conf")}
-            ours_s, out = timed([str(Path(sys.executable).parent / "spark-submit"),
+            env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
+            ours_s, out = timed([str(REPO / "spark_jobs" / "submit"),
                                  str(REPO / "spark_jobs" / "ingest.py"), "--source", str(source),
                                  "--dest", f"{nn}/reid/bench"], env)
         finally:

@@ -7,8 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-export PYSPARK_PYTHON="$PWD/.venv/bin/python" SPARK_CONF_DIR="$PWD/spark_jobs/conf" \
-       SPARK_LOCAL_IP=127.0.0.1 OMP_NUM_THREADS=1
+export SPARK_LOCAL_IP=127.0.0.1 OMP_NUM_THREADS=1
 NAMENODE="hdfs://${REID_NAMENODE_HOST:-127.0.0.10}:8020"
 began=$(date +%s)
 stage() { printf '\n==> [%s/5] %s\n' "$1" "$2"; }
@@ -43,7 +42,7 @@ fi
 DATA="$NAMENODE/reid/$NAME"
 
 stage 3 "spark-submit ingest into $DATA"
-.venv/bin/spark-submit spark_jobs/ingest.py --source "$SOURCE" --dest "$DATA"
+spark_jobs/submit spark_jobs/ingest.py --source "$SOURCE" --dest "$DATA"
 
 stage 4 "torchrun: 2 pipeline stages on the CPU, streaming clips from HDFS"
 .venv/bin/torchrun --standalone --nproc-per-node 2 -m training.train --data "$DATA" \

@@ -7,7 +7,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import zlib
 from pathlib import Path
@@ -28,9 +27,8 @@ BAD_FRAME_NOTE = b"this is not a JPEG"
 
 
 def spark_submit(*args: str, wait: bool = True) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1",
-           "SPARK_CONF_DIR": str(REPO / "spark_jobs" / "conf")}
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "spark-submit"),
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
+    proc = subprocess.Popen([str(REPO / "spark_jobs" / "submit"),
                              str(REPO / "spark_jobs" / "ingest.py"), *args],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
@@ -51,7 +49,7 @@ def source(small_mars: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def ingested(cluster: LocalCluster, source: Path) -> str:
-    """The dataset as `spark-submit spark_jobs/ingest.py` writes it (the user's command)."""
+    """The dataset as `spark_jobs/submit spark_jobs/ingest.py` writes it (the user's command)."""
     dest = f"{cluster.namenode_url}/reid/test-small"
     proc = spark_submit("--source", str(source), "--dest", dest, "--shard-size-mib", "1",
                         "--block-size-mib", "1")
