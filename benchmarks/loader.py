@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ids, batches = (24, 40) if args.quick else (80, 120)
 
-    from pyspark.sql import SparkSession
+    from pyspark import SparkContext
 
     from ingest.spark_ingest import IngestConfig, run_ingest
 
@@ -152,10 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         cluster = LocalCluster(work / "cluster", profile="test")
         cluster.up()
         try:
-            spark = SparkSession.builder.master("local[2]").getOrCreate()
+            sc = SparkContext("local[2]", "loader benchmark ingest")
             url = f"{cluster.namenode_url}/reid/loader-bench"
-            run_ingest(spark, IngestConfig(source=str(work / "mars"), dest=url))
-            spark.stop()
+            run_ingest(sc, IngestConfig(source=str(work / "mars"), dest=url))
+            sc.stop()
             hdfs = open_dataset(url)
             local = open_dataset(url, store=mirror(hdfs, work / "local"))
             rows = []

@@ -21,7 +21,7 @@ from pathlib import Path
 # `ingest` package it drives.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from pyspark.sql import SparkSession  # noqa: E402
+from pyspark import SparkConf, SparkContext  # noqa: E402
 
 from ingest.hdfs_io import HdfsIOError  # noqa: E402
 from ingest.manifest import ManifestError  # noqa: E402
@@ -68,16 +68,16 @@ def main(argv: list[str] | None = None) -> int:
         replace=args.replace, partitions=args.partitions)
     # Python workers run the driver's interpreter unless the environment says otherwise.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = (SparkSession.builder.appName("reid-hdfs ingest")
-               .config("spark.ui.showConsoleProgress", "true"))
+    conf = SparkConf().setAppName("reid-hdfs ingest").set("spark.ui.showConsoleProgress", "true")
     if args.master:
-        builder = builder.master(args.master)
-    spark = builder.getOrCreate()
-    # No spark.stop(): when this process exits, spark-submit's JVM exits too and its shutdown
+        conf.setMaster(args.master)
+    conf.setIfMissing("spark.master", "local[*]")  # run outside spark-submit, too
+    sc = SparkContext.getOrCreate(conf)
+    # No sc.stop(): when this process exits, spark-submit's JVM exits too and its shutdown
     # hook stops the context, while PySpark's stop() waits ~1 s for its accumulator server's
     # poll loop, a seventh of a small ingest.
     try:
-        result = run_ingest(spark, config)
+        result = run_ingest(sc, config)
     except (IngestError, MarsFormatError, ManifestError, HdfsIOError, FileExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

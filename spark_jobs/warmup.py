@@ -1,18 +1,17 @@
 """A minimal PySpark job for ``spark_jobs/submit --build-class-archive``.
 
-It starts a session as the ingest does and runs one Python task on each core, so the driver JVM
+It starts a SparkContext as the ingest does and runs one Python task on each core, so the driver JVM
 loads the classes every job of this project needs before it dumps them into the class-data
 archive. It touches no data.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import SparkSession
+from pyspark import SparkConf, SparkContext
 
 
 def main() -> int:
-    spark = SparkSession.builder.appName("reid-hdfs class-data warm-up").getOrCreate()
-    sc = spark.sparkContext
+    sc = SparkContext.getOrCreate(SparkConf().setAppName("reid-hdfs class-data warm-up"))
     cores = sc.defaultParallelism
     done = sc.parallelize(range(cores), cores).mapPartitions(lambda part: [sum(part)]).collect()
     print(f"warm-up: {len(done)} tasks")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,11 +64,17 @@ def spark() -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
-def small_dataset(cluster: LocalCluster, small_mars: Path, spark: object) -> str:
+def sc(spark: Any) -> object:
+    """The session's SparkContext: the ingest runs on RDDs only."""
+    return spark.sparkContext
+
+
+@pytest.fixture(scope="session")
+def small_dataset(cluster: LocalCluster, small_mars: Path, sc: object) -> str:
     """``small_mars`` ingested into the session's cluster; returns the dataset's URL."""
     from ingest.spark_ingest import MIB, IngestConfig, run_ingest
 
     url = f"{cluster.namenode_url}/reid/small"
-    run_ingest(spark, IngestConfig(source=str(small_mars), dest=url, shard_size=MIB,  # type: ignore[arg-type]
-                                   block_size=MIB))
+    run_ingest(sc, IngestConfig(source=str(small_mars), dest=url,  # type: ignore[arg-type]
+                                shard_size=MIB, block_size=MIB))
     return url

@@ -134,20 +134,20 @@ def test_index_is_readable_by_spark_and_hdfs_cat(ingested: str, spark: object) -
     assert pq.read_table(io.BytesIO(cat.stdout)).num_rows == len(rows)
 
 
-def test_second_run_changes_nothing(ingested: str, source: Path, spark: object) -> None:
+def test_second_run_changes_nothing(ingested: str, source: Path, sc: object) -> None:
     fs, root = HdfsFS.for_url(ingested)
     before = {s.path: s.modification_time for s in fs.list(root, recursive=True)}
-    result = run_ingest(spark, IngestConfig(source=str(source), dest=ingested,
-                                            shard_size=MIB, block_size=MIB))
+    result = run_ingest(sc, IngestConfig(source=str(source), dest=ingested,
+                                         shard_size=MIB, block_size=MIB))
     assert result.status == "up-to-date"
     assert {s.path: s.modification_time for s in fs.list(root, recursive=True)} == before
 
 
 def test_different_data_at_dest_is_refused(ingested: str, small_mars: Path,
-                                           spark: object) -> None:
+                                           sc: object) -> None:
     with pytest.raises(IngestError, match="already holds a different dataset"):
-        run_ingest(spark, IngestConfig(source=str(small_mars), dest=ingested,
-                                       shard_size=MIB, block_size=MIB))
+        run_ingest(sc, IngestConfig(source=str(small_mars), dest=ingested,
+                                    shard_size=MIB, block_size=MIB))
 
 
 def test_run_killed_half_way_leaves_old_dataset(ingested: str, small_mars: Path) -> None:
@@ -187,18 +187,18 @@ def without_camera(src: Path, dst: Path, camid: int) -> Path:
 
 
 def test_append_adds_new_tracklets_without_rewriting(cluster: LocalCluster, small_mars: Path,
-                                                     tmp_path: Path, spark: object) -> None:
+                                                     tmp_path: Path, sc: object) -> None:
     dest = f"{cluster.namenode_url}/reid/test-append"
     first = without_camera(small_mars, tmp_path / "v1", camid=2)
-    created = run_ingest(spark, IngestConfig(source=str(first), dest=dest, shard_size=MIB,
-                                             block_size=MIB))
+    created = run_ingest(sc, IngestConfig(source=str(first), dest=dest, shard_size=MIB,
+                                          block_size=MIB))
     assert created.status == "created"
     fs, root = HdfsFS.for_url(dest)
     old = {s.path: (s.modification_time, s.length)
            for s in fs.list(f"{root}/shards", recursive=True) if not s.isdir}
 
-    appended = run_ingest(spark, IngestConfig(source=str(small_mars), dest=dest, shard_size=MIB,
-                                              block_size=MIB, append=True))
+    appended = run_ingest(sc, IngestConfig(source=str(small_mars), dest=dest, shard_size=MIB,
+                                           block_size=MIB, append=True))
     assert appended.status == "appended"
     all_ids = {t.tracklet_id for t in mars.read_mars(small_mars, files="none").tracklets}
     rows = load_index(fs, root)
@@ -207,26 +207,26 @@ def test_append_adds_new_tracklets_without_rewriting(cluster: LocalCluster, smal
     now = {s.path: (s.modification_time, s.length)
            for s in fs.list(f"{root}/shards", recursive=True) if not s.isdir}
     assert {p: now[p] for p in old} == old  # old shards untouched
-    again = run_ingest(spark, IngestConfig(source=str(small_mars), dest=dest, shard_size=MIB,
-                                           block_size=MIB, append=True))
+    again = run_ingest(sc, IngestConfig(source=str(small_mars), dest=dest, shard_size=MIB,
+                                        block_size=MIB, append=True))
     assert again.status == "up-to-date"
 
 
 def test_strict_mode_refuses_missing_frames(cluster: LocalCluster, small_mars: Path,
-                                            tmp_path: Path, spark: object) -> None:
+                                            tmp_path: Path, sc: object) -> None:
     broken = tmp_path / "broken"
     shutil.copytree(small_mars, broken)
     sorted((broken / "bbox_test").glob("*/*.jpg"))[3].unlink()
     dest = f"{cluster.namenode_url}/reid/test-missing"
     with pytest.raises(IngestError, match=r"1 frames listed .* are missing"):
-        run_ingest(spark, IngestConfig(source=str(broken), dest=dest))
-    lenient = run_ingest(spark, IngestConfig(source=str(broken), dest=dest, strict=False,
-                                             shard_size=MIB, block_size=MIB))
+        run_ingest(sc, IngestConfig(source=str(broken), dest=dest))
+    lenient = run_ingest(sc, IngestConfig(source=str(broken), dest=dest, strict=False,
+                                          shard_size=MIB, block_size=MIB))
     assert lenient.counts["quarantined_frames"] == 1
 
 
 def test_hdfs_landing_dir_ingests_like_a_local_tree(cluster: LocalCluster, small_mars: Path,
-                                                    spark: object) -> None:
+                                                    sc: object) -> None:
     """A MARS tree landed in HDFS is listed and read by the tasks from HDFS: same index."""
     fs = HdfsFS(cluster.namenode_url)
     landing = "/landing/small-mars"
@@ -234,10 +234,10 @@ def test_hdfs_landing_dir_ingests_like_a_local_tree(cluster: LocalCluster, small
         # default replication: a single-replica block would read as missing to the fault
         # tests, which kill DataNodes of this same session cluster
         fs.write_file(f"{landing}/{path.relative_to(small_mars)}", path.read_bytes())
-    local = run_ingest(spark, IngestConfig(source=str(small_mars),  # type: ignore[arg-type]
-                                           dest=f"{cluster.namenode_url}/reid/from-local",
-                                           shard_size=MIB, block_size=MIB))
-    landed = run_ingest(spark, IngestConfig(  # type: ignore[arg-type]
+    local = run_ingest(sc, IngestConfig(source=str(small_mars),
+                                        dest=f"{cluster.namenode_url}/reid/from-local",
+                                        shard_size=MIB, block_size=MIB))
+    landed = run_ingest(sc, IngestConfig(
         source=f"{cluster.namenode_url}{landing}", dest=f"{cluster.namenode_url}/reid/from-hdfs",
         shard_size=MIB, block_size=MIB))
     assert landed.status == "created"
