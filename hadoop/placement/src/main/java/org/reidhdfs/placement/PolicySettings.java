@@ -86,11 +86,11 @@ record PolicySettings(
   private static double rackReweighTolerance(Configuration conf) {
     double tolerance =
         conf.getDouble(RACK_REWEIGH_TOLERANCE, Topology.DEFAULT_REWEIGH_TOLERANCE);
-    if (!(tolerance >= 0) || Double.isInfinite(tolerance)) {
-      throw new PlacementException(
-          RACK_REWEIGH_TOLERANCE + "=" + tolerance + " must be >= 0 and finite");
+    try {
+      return Topology.checkReweighTolerance(tolerance);
+    } catch (PlacementException e) {
+      throw new PlacementException("bad " + RACK_REWEIGH_TOLERANCE + ": " + e.getMessage(), e);
     }
-    return tolerance;
   }
 
   private static <T extends Number & Comparable<T>> T atLeast(String key, T value, long min) {

@@ -98,10 +98,7 @@ public final class Topology {
    * racks to their capacities.
    */
   public Topology keepRackWeights(Topology previous, double tolerance) {
-    if (!(tolerance >= 0) || Double.isInfinite(tolerance)) {
-      throw new PlacementException(
-          "rack reweigh tolerance must be >= 0 and finite, got " + tolerance);
-    }
+    checkReweighTolerance(tolerance);
     double[] weights = rackCapacities.clone();
     for (int r = 0; r < weights.length; r++) {
       int old = previous.rackIndex(rackNames[r]);
@@ -113,6 +110,15 @@ public final class Topology {
       }
     }
     return new Topology(this, weights);
+  }
+
+  /** Returns {@code tolerance} if {@link #keepRackWeights} accepts it (>= 0 and finite). */
+  public static double checkReweighTolerance(double tolerance) {
+    if (!(tolerance >= 0) || Double.isInfinite(tolerance)) {
+      throw new PlacementException(
+          "rack reweigh tolerance must be >= 0 and finite, got " + tolerance);
+    }
+    return tolerance;
   }
 
   public static Builder builder() {
