@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -70,11 +71,12 @@ def classpath(conf_dir: Path = CONF_DIR) -> str:
 
 
 def java_command(main: str, args: list[str], *, conf_dir: Path = CONF_DIR,
-                 heap: str = "256m", system_props: dict[str, str] | None = None) -> list[str]:
+                 heap: str = "256m", system_props: dict[str, str] | None = None,
+                 jvm_options: Sequence[str] = ()) -> list[str]:
     """The argv that runs ``main`` (a MAIN_CLASSES key or a class name) with ``args``."""
     main_class = MAIN_CLASSES.get(main, main)
     props = [f"-D{key}={value}" for key, value in (system_props or {}).items()]
-    return [java_binary(), f"-Xmx{heap}", *JVM_OPTIONS, *props,
+    return [java_binary(), f"-Xmx{heap}", *JVM_OPTIONS, *jvm_options, *props,
             "-cp", classpath(conf_dir), main_class, *args]
 
 
