@@ -2,7 +2,9 @@
 
 Training and evaluation see a dataset only through this module: ``open_dataset(url)`` reads the
 manifest (the commit point) and exactly the index parts it lists; ``read_frames`` fetches a
-tracklet's frames with ONE positional range read and checks them against the index.
+tracklet's frames with ONE positional range read and checks them against the index. A batch of
+tracklets can share reads: ``frame_range`` says which bytes a tracklet's frames need and
+``cut_frames`` takes them out of a read that covers them (``ingest.ranges.coalesce``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pyarrow.parquet as pq
 
 from ingest.hdfs_io import HdfsFS, HdfsIOError
 from ingest.manifest import Manifest, ManifestError, read_manifest
+from ingest.ranges import ByteRange
 from ingest.shards import INDEX_SCHEMA
 
 
@@ -72,6 +75,31 @@ class ShardedDataset:
         return [r for r in self.records
                 if (split is None or r.split == split) and (roles is None or r.role in roles)]
 
+    def frame_range(self, record: TrackletRecord, frames: Sequence[int]) -> ByteRange:
+        """The shard bytes that hold ``frames`` (indices into the tracklet), first to last."""
+        if not len(frames):
+            raise ValueError(f"no frames asked of {record.tracklet_id}")
+        wanted = list(frames)
+        starts = record.frame_offsets[wanted]
+        ends = starts + record.frame_lengths[wanted]
+        return ByteRange(f"{self.root}/{record.shard}", record.offset + int(starts.min()),
+                         record.offset + int(ends.max()))
+
+    def cut_frames(self, record: TrackletRecord, frames: Sequence[int], data: bytes,
+                   data_start: int) -> list[bytes]:
+        """The JPEG bytes of ``frames`` out of ``data``, a read of the record's shard from byte
+        ``data_start`` that covers ``frame_range(record, frames)``; each checked for JPEG
+        markers, so an index that disagrees with its shard fails here, naming the frame."""
+        out = []
+        for index in frames:
+            start = record.offset + int(record.frame_offsets[index]) - data_start
+            blob = data[start:start + int(record.frame_lengths[index])]
+            if blob[:2] != b"\xff\xd8" or not blob.endswith(b"\xff\xd9"):
+                raise DatasetError(f"{self.url}: frame {index} of {record.tracklet_id} in "
+                                   f"{record.shard} is not a JPEG: index and shard disagree")
+            out.append(blob)
+        return out
+
     def read_frames(self, record: TrackletRecord, frames: Sequence[int] | None = None,
                     ) -> list[bytes]:
         """The JPEG bytes of ``frames`` (indices into the tracklet; all by default), fetched with
@@ -80,21 +108,12 @@ class ShardedDataset:
         wanted = range(record.num_frames) if frames is None else frames
         if not len(wanted):
             return []
-        starts = record.frame_offsets[list(wanted)]
-        ends = starts + record.frame_lengths[list(wanted)]
-        first, last = int(starts.min()), int(ends.max())
-        data = self.store.read_range(f"{self.root}/{record.shard}", record.offset + first,
-                                     last - first)
+        span = self.frame_range(record, wanted)
+        data = self.store.read_range(span.path, span.start, span.length)
         if frames is None and zlib.crc32(data) != record.crc32:
             raise DatasetError(f"{self.url}: tracklet {record.tracklet_id} in {record.shard} "
                                "fails its CRC check: the shard does not match the index")
-        out = [data[s - first:e - first] for s, e in zip(starts.tolist(), ends.tolist(),
-                                                         strict=True)]
-        for blob, index in zip(out, wanted, strict=True):
-            if blob[:2] != b"\xff\xd8" or not blob.endswith(b"\xff\xd9"):
-                raise DatasetError(f"{self.url}: frame {index} of {record.tracklet_id} in "
-                                   f"{record.shard} is not a JPEG: index and shard disagree")
-        return out
+        return self.cut_frames(record, wanted, data, span.start)
 
 
 def open_dataset(url: str, store: RangeStore | None = None) -> ShardedDataset:

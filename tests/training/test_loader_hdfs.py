@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader
 
 from hadoop.cluster import LocalCluster
 from ingest import mars
-from ingest.dataset import ShardedDataset, open_dataset
+from ingest.dataset import RangeStore, ShardedDataset, open_dataset
 from training.data.clips import EvalTracklets, TrainClips, collate_clips
 from training.data.sampler import PKSampler
 from training.data.transforms import AugmentConfig
@@ -58,6 +58,35 @@ def test_an_epoch_of_pk_batches_through_two_workers(data: ShardedDataset) -> Non
     assert seen == set(range(clips.num_classes))
     again = list(train_loader(data, workers=0)[0])  # same seed, epoch: the same clips
     assert all(torch.equal(a[0], b[0]) for a, b in zip(batches, again, strict=True))
+
+
+class CountingStore:
+    """The dataset's own HDFS store, counting the range reads it is asked for."""
+
+    def __init__(self, store: RangeStore) -> None:
+        self.store = store
+        self.reads = 0
+
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        self.reads += 1
+        return self.store.read_range(path, offset, length)
+
+
+def test_a_batch_shares_reads_and_gets_the_same_clips(small_dataset: str) -> None:
+    counted = CountingStore(open_dataset(small_dataset).store)
+    data = open_dataset(small_dataset, store=counted)
+    train = data.select(split="train")
+    batches = list(PKSampler(train, 2, 2, seed=0).run(0, 4))
+    shared = TrainClips(data, train, seq_len=4, augment=AUGMENT, seed=0)
+    alone = TrainClips(data, train, seq_len=4, augment=AUGMENT, seed=0, max_gap=0)
+    for batch in batches:
+        before = counted.reads
+        together = shared.__getitems__(batch)
+        assert counted.reads - before < len(batch)  # K tracklets of an identity lie together
+        for key, sample in zip(batch, together, strict=True):
+            one = alone[key]
+            assert torch.equal(sample.clip, one.clip)
+            assert (sample.label, sample.camid) == (one.label, one.camid)
 
 
 def test_test_tracklets_come_in_chunks_of_t(data: ShardedDataset) -> None:
