@@ -38,7 +38,7 @@ MIB = 1 << 20
 
 
 class LocalStore:
-    """The shards mirrored on local disk, read with one pread per clip like HdfsFS."""
+    """The shards mirrored on local disk, one pread per range read like HdfsFS."""
 
     def __init__(self, root: Path) -> None:
         self.root = root

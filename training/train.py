@@ -4,7 +4,7 @@
         --stages 2 --microbatches 4 --checkpoint hdfs://127.0.0.10:8020/reid/runs/mars/ckpt
 
 World size = stages x replicas (PP x DP). Every rank opens the dataset's index; the first stage
-of each replica streams its P x K clips from HDFS (one range read per clip), the last stage
+of each replica streams its P x K clips from HDFS (one range read per clip at most), the last stage
 takes the labels of the same batches from the same deterministic sampler, so nothing but
 activations crosses stage boundaries. Checkpoints go to HDFS every ``--checkpoint-every`` steps
 (each stage writes its own file, rank 0 commits); ``--resume`` continues from the newest one,
