@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from hadoop.cluster import LocalCluster
+
+if TYPE_CHECKING:  # pyspark is imported only by the tests that start Spark
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -45,7 +49,7 @@ def small_mars(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def spark() -> Iterator[object]:
+def spark() -> Iterator[SparkSession]:
     """One local Spark session for the tests that drive the ingest in-process."""
     import os
     import sys
@@ -64,17 +68,17 @@ def spark() -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
-def sc(spark: Any) -> object:
+def sc(spark: SparkSession) -> SparkContext:
     """The session's SparkContext: the ingest runs on RDDs only."""
     return spark.sparkContext
 
 
 @pytest.fixture(scope="session")
-def small_dataset(cluster: LocalCluster, small_mars: Path, sc: object) -> str:
+def small_dataset(cluster: LocalCluster, small_mars: Path, sc: SparkContext) -> str:
     """``small_mars`` ingested into the session's cluster; returns the dataset's URL."""
     from ingest.spark_ingest import MIB, IngestConfig, run_ingest
 
     url = f"{cluster.namenode_url}/reid/small"
-    run_ingest(sc, IngestConfig(source=str(small_mars), dest=url,  # type: ignore[arg-type]
-                                shard_size=MIB, block_size=MIB))
+    run_ingest(sc, IngestConfig(source=str(small_mars), dest=url, shard_size=MIB,
+                                block_size=MIB))
     return url

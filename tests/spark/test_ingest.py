@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from pyspark import SparkContext
+from pyspark.sql import SparkSession
 
 from hadoop.blocks import block_locations
 from hadoop.cluster import LocalCluster
@@ -124,17 +126,17 @@ def test_corrupt_jpeg_is_quarantined(ingested: str, source: Path) -> None:
     assert manifest.totals()["quarantined_frames"] == 1
 
 
-def test_index_is_readable_by_spark_and_hdfs_cat(ingested: str, spark: object) -> None:
+def test_index_is_readable_by_spark_and_hdfs_cat(ingested: str, spark: SparkSession) -> None:
     fs, root = HdfsFS.for_url(ingested)
     rows = load_index(fs, root)
-    via_spark = spark.read.parquet(f"{ingested}/index")  # type: ignore[attr-defined]
+    via_spark = spark.read.parquet(f"{ingested}/index")
     assert via_spark.count() == len(rows)
     cat = subprocess.run([str(REPO / "hadoop" / "bin" / "hdfs"), "dfs", "-cat",
                           f"{root}/index/batch-000.parquet"], capture_output=True, check=True)
     assert pq.read_table(io.BytesIO(cat.stdout)).num_rows == len(rows)
 
 
-def test_second_run_changes_nothing(ingested: str, source: Path, sc: object) -> None:
+def test_second_run_changes_nothing(ingested: str, source: Path, sc: SparkContext) -> None:
     fs, root = HdfsFS.for_url(ingested)
     before = {s.path: s.modification_time for s in fs.list(root, recursive=True)}
     result = run_ingest(sc, IngestConfig(source=str(source), dest=ingested,
@@ -144,7 +146,7 @@ def test_second_run_changes_nothing(ingested: str, source: Path, sc: object) -> 
 
 
 def test_different_data_at_dest_is_refused(ingested: str, small_mars: Path,
-                                           sc: object) -> None:
+                                           sc: SparkContext) -> None:
     with pytest.raises(IngestError, match="already holds a different dataset"):
         run_ingest(sc, IngestConfig(source=str(small_mars), dest=ingested,
                                     shard_size=MIB, block_size=MIB))
@@ -187,7 +189,7 @@ def without_camera(src: Path, dst: Path, camid: int) -> Path:
 
 
 def test_append_adds_new_tracklets_without_rewriting(cluster: LocalCluster, small_mars: Path,
-                                                     tmp_path: Path, sc: object) -> None:
+                                                     tmp_path: Path, sc: SparkContext) -> None:
     dest = f"{cluster.namenode_url}/reid/test-append"
     first = without_camera(small_mars, tmp_path / "v1", camid=2)
     created = run_ingest(sc, IngestConfig(source=str(first), dest=dest, shard_size=MIB,
@@ -213,7 +215,7 @@ def test_append_adds_new_tracklets_without_rewriting(cluster: LocalCluster, smal
 
 
 def test_strict_mode_refuses_missing_frames(cluster: LocalCluster, small_mars: Path,
-                                            tmp_path: Path, sc: object) -> None:
+                                            tmp_path: Path, sc: SparkContext) -> None:
     broken = tmp_path / "broken"
     shutil.copytree(small_mars, broken)
     sorted((broken / "bbox_test").glob("*/*.jpg"))[3].unlink()
@@ -226,7 +228,7 @@ def test_strict_mode_refuses_missing_frames(cluster: LocalCluster, small_mars: P
 
 
 def test_hdfs_landing_dir_ingests_like_a_local_tree(cluster: LocalCluster, small_mars: Path,
-                                                    sc: object) -> None:
+                                                    sc: SparkContext) -> None:
     """A MARS tree landed in HDFS is listed and read by the tasks from HDFS: same index."""
     fs = HdfsFS(cluster.namenode_url)
     landing = "/landing/small-mars"
