@@ -1,7 +1,17 @@
-"""Errors raised by the cluster tooling. Each message says what is wrong and what to do."""
+"""The project's one error root, and the errors of the cluster tooling.
+
+Every error the project raises on purpose derives from :class:`ReidError`: a problem with the
+user's input, files, cluster or configuration that a one-line message can name. Command lines
+catch exactly this class (see :mod:`hadoop.cli`); anything else is a bug and keeps its traceback.
+The root lives in ``hadoop`` because it is the lowest layer: ingest and training build on it.
+"""
 
 
-class ClusterError(RuntimeError):
+class ReidError(Exception):
+    """Root of every deliberate error; its message names the culprit (file, path, flag, host)."""
+
+
+class ClusterError(ReidError):
     """Base class: anything that stops the cluster tooling from doing what was asked."""
 
 
