@@ -25,7 +25,7 @@ from pathlib import Path
 from hadoop.blocks import block_locations, scrub
 from hadoop.cluster import LocalCluster
 from hadoop.cluster.faults import corrupt_replica, wait_until_dead, wait_until_replicated
-from ingest.hdfs_io import HdfsFS
+from ingest.hdfs_io import HdfsFS, HdfsIOError
 from ingest.read_probe import ReadProbe
 
 MIB = 1 << 20
@@ -100,7 +100,7 @@ def stop_rack(cluster: LocalCluster, fs: HdfsFS, rack: str) -> tuple[int, int]:
         for path, data in contents.items():
             try:
                 unreadable += fs.read_file(path) != data
-            except OSError:
+            except (OSError, HdfsIOError):
                 unreadable += 1
         missing = cluster.jmx.block_health()["missing"]
     finally:

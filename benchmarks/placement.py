@@ -30,6 +30,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from hadoop.errors import ReidError
+
 REPO = Path(__file__).resolve().parents[1]
 JAR = REPO / "hadoop" / "placement" / "target" / "reid-placement.jar"
 LIB = REPO / "hadoop" / "lib"
@@ -44,7 +46,7 @@ COLOCATION_TARGET = 0.95
 MOVEMENT_TARGET = 1.2
 
 
-class PlacementBenchmarkError(RuntimeError):
+class PlacementBenchmarkError(ReidError):
     """The simulator could not be run or its output was not what this wrapper expects."""
 
 

@@ -19,13 +19,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ingest.errors import IngestError
 from ingest.hdfs_io import HdfsFS, HdfsIOError
 from ingest.manifest import Manifest, ManifestError, read_manifest
 from ingest.ranges import ByteRange
 from ingest.shards import INDEX_SCHEMA
 
 
-class DatasetError(ValueError):
+class DatasetError(IngestError):
     """The dataset at a URL is missing, or its index disagrees with its shards."""
 
 

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from hdfs_native import Client, WriteOptions
 
+from hadoop.errors import ReidError
 from hadoop.siteconf import namenode_url
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ _INHERITED: list[object] = []  # clients a forked child inherited; see HdfsFS.cl
 T = TypeVar("T")
 
 
-class HdfsIOError(OSError):
+class HdfsIOError(ReidError):
     """Base class of this layer's errors."""
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ingest.errors import IngestError
 from ingest.hdfs_io import HdfsFS
 from ingest.shards import MANIFEST, PlannedTracklet
 
@@ -21,7 +22,7 @@ FORMAT = "reid-hdfs/tracklet-shards"
 FORMAT_VERSION = 1
 
 
-class ManifestError(ValueError):
+class ManifestError(IngestError):
     """A manifest that is missing fields or of another format."""
 
 
@@ -79,8 +80,6 @@ class Manifest:
                        for b in doc["batches"]]
             return cls(name=doc["name"], batches=batches)
         except (ValueError, KeyError, TypeError) as exc:
-            if isinstance(exc, ManifestError):
-                raise
             raise ManifestError(f"{where}: malformed manifest: {exc}") from exc
 
 

@@ -47,6 +47,8 @@ import numpy as np
 import scipy.io
 from scipy.io.matlab import MatReadError
 
+from ingest.errors import IngestError
+
 Split = Literal["train", "test"]
 Role = Literal["train", "query", "gallery"]
 FileCheck = Literal["none", "list", "read"]
@@ -77,7 +79,7 @@ _JPEG_START = b"\xff\xd8\xff"
 _JPEG_END = b"\xff\xd9"
 
 
-class MarsFormatError(ValueError):
+class MarsFormatError(IngestError):
     """A MARS tree breaks the format; ``problem`` says which file, row and rule."""
 
     def __init__(self, problem: Problem) -> None:

@@ -11,7 +11,7 @@ import random
 import threading
 from collections.abc import Mapping
 
-from ingest.hdfs_io import HdfsFS
+from ingest.hdfs_io import HdfsFS, HdfsIOError
 
 
 class ReadProbe(threading.Thread):
@@ -39,7 +39,7 @@ class ReadProbe(threading.Thread):
                 ok = self.fs.read_range(path, offset, length) == content[offset:offset + length]
                 if not ok:
                     self.errors.append(f"wrong bytes: {path} [{offset}, +{length})")
-            except OSError as exc:
+            except (OSError, HdfsIOError) as exc:
                 ok = False
                 self.errors.append(repr(exc))
             self.reads += 1

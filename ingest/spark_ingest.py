@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 from pyspark import SparkContext
 
 from ingest import mars
+from ingest.errors import IngestError
 from ingest.frame_source import FrameSource
 from ingest.hdfs_io import HdfsFS, split_url
 from ingest.manifest import Batch, Manifest, ShardInfo, fingerprint, read_manifest, write_manifest
@@ -57,10 +58,6 @@ from ingest.shards import (
 
 MIB = 1 << 20
 QUARANTINE_DIR = "quarantine"
-
-
-class IngestError(RuntimeError):
-    """The ingest cannot proceed; the message says which input or flag to fix."""
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ from tqdm import tqdm
 
 from ingest import appearance, mars, mars_stats
 from ingest.appearance import FRAME_H, FRAME_W, Person
+from ingest.errors import IngestError
 from ingest.mars import Split
 
 # Independent random streams: np.random.default_rng([seed, stream, ...]).
@@ -61,7 +62,7 @@ _DISTRACTOR_CHUNK = 16  # distractor/junk tracklets per render task, to balance 
 _NOISE_BANK = (FRAME_H + 40, 3 * (FRAME_W + 40))
 
 
-class SyntheticError(ValueError):
+class SyntheticError(IngestError):
     """The generator cannot run as asked: a bad knob or an output it must not overwrite."""
 
 

@@ -23,12 +23,13 @@ from typing import Any
 import torch
 
 from ingest.hdfs_io import HdfsFS
+from training.errors import TrainingError
 from training.model import ModelConfig, VideoReIDNet
 
 LATEST = "latest.json"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(TrainingError):
     """A checkpoint is missing, incomplete, or does not fit the model being trained."""
 
 

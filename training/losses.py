@@ -12,8 +12,10 @@ import torch
 from torch import Tensor
 from torch.nn import functional
 
+from training.errors import TrainingError
 
-class LossInputError(ValueError):
+
+class LossInputError(TrainingError):
     """Embeddings, logits or labels that the re-ID losses cannot be computed on."""
 
 

@@ -25,6 +25,8 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from training.errors import TrainingError
+
 Protocol = Literal["standard", "official"]
 Metric = Literal["euclidean", "cosine"]
 PROTOCOLS: tuple[Protocol, ...] = ("standard", "official")
@@ -43,7 +45,7 @@ _QUERY_BLOCK = 512
 _DISTANCE_CHUNK = 1024
 
 
-class EvaluationError(ValueError):
+class EvaluationError(TrainingError):
     """Inputs to evaluation are inconsistent (shapes, labels, protocol, metric)."""
 
 

@@ -29,6 +29,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
+from training.errors import TrainingError
 from training.metrics import REPORTED_RANKS, ProtocolResult
 
 METRICS_JSON = "metrics.json"
@@ -55,7 +56,7 @@ _WRONG_RGB = (220, 40, 40)
 _STYLE = {True: (_CORRECT_RGB, "darkgreen"), False: (_WRONG_RGB, "darkred")}  # border, caption
 
 
-class ReportError(ValueError):
+class ReportError(TrainingError):
     """Report inputs are unusable (bad frames, malformed loss CSV, target in the way)."""
 
 

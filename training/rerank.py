@@ -22,6 +22,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from training.errors import TrainingError
+
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
@@ -31,7 +33,7 @@ _ROW_BLOCK = 512
 _JACCARD_BLOCK = 256
 
 
-class RerankError(ValueError):
+class RerankError(TrainingError):
     """Re-ranking inputs are inconsistent (matrix shapes, k1, k2, lambda_value)."""
 
 

@@ -40,6 +40,7 @@ from training.data.clips import TrainClips, collate_clips
 from training.data.locality import identity_racks
 from training.data.sampler import PKSampler
 from training.data.transforms import AugmentConfig
+from training.errors import TrainingError
 from training.model import ModelConfig, ModelError
 from training.model.backbone import PRESETS
 from training.pipeline import (
@@ -55,10 +56,6 @@ from training.report import plot_training_loss
 LOG_COLUMNS = ("step", "epoch", "loss", "triplet", "cross_entropy", "lr", "clips_per_s",
                "seconds", "elapsed")
 logger = logging.getLogger("training.train")
-
-
-class TrainingError(RuntimeError):
-    """The run cannot start or continue as configured."""
 
 
 @dataclass(frozen=True)

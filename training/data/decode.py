@@ -15,11 +15,12 @@ import simplejpeg
 import torch
 from PIL import Image
 from torchvision.io import decode_jpeg
+from training.errors import TrainingError
 
 Decoder = Literal["simplejpeg", "pillow", "torchvision"]
 
 
-class FrameDecodeError(ValueError):
+class FrameDecodeError(TrainingError):
     """A frame's bytes are not a decodable JPEG."""
 
 

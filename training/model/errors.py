@@ -1,7 +1,9 @@
 """Errors raised while building the re-ID network or loading its weights."""
 
+from training.errors import TrainingError
 
-class ModelError(ValueError):
+
+class ModelError(TrainingError):
     """A model configuration, input or weights file that the network cannot use."""
 
 

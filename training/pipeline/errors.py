@@ -1,5 +1,7 @@
 """Errors raised while planning, building or running the pipeline-parallel trainer."""
 
+from training.errors import TrainingError
 
-class PipelineError(ValueError):
+
+class PipelineError(TrainingError):
     """A pipeline configuration, launch layout, input batch or checkpoint the engine cannot use."""
