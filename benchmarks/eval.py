@@ -21,8 +21,8 @@ import scipy.io
 
 from training.evaluate import (
     METRICS,
+    EvalProtocol,
     Metric,
-    Protocol,
     ProtocolResult,
     distance_matrix,
     mars_split,
@@ -68,7 +68,7 @@ class Timing:
 
 
 def time_protocol(
-    protocol: Protocol,
+    protocol: EvalProtocol,
     query: np.ndarray,
     gallery: np.ndarray,
     labels: MarsLabels,
@@ -96,7 +96,7 @@ def time_protocol(
 def run(config: BenchConfig) -> int:
     labels = load_mars_labels(config.mars_info)
     split = mars_split(labels.pids, labels.query_rows)
-    galleries: dict[Protocol, np.ndarray] = {
+    galleries: dict[EvalProtocol, np.ndarray] = {
         "standard": split.standard_gallery,
         "official": split.official_gallery,
     }
@@ -108,7 +108,7 @@ def run(config: BenchConfig) -> int:
         f"median of {config.repeats} run(s)"
     )
 
-    timings: dict[Protocol, Timing] = {}
+    timings: dict[EvalProtocol, Timing] = {}
     for protocol, rows in galleries.items():
         timing = time_protocol(
             protocol, features[split.query], features[rows], labels, split.query, rows, config

@@ -43,7 +43,7 @@ from torch import Tensor
 
 from benchmarks.model import MARS_TRAIN_IDS, step_peak_mib
 from training.losses import reid_loss
-from training.model import ModelConfig, VideoReIDNet
+from training.model import NVAN, ModelConfig, VideoReIDNet
 from training.pipeline import SCHEDULES, PipelineConfig, PipelineEngine
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -136,7 +136,7 @@ def reference_grads(cfg: BenchConfig, clips: Tensor, labels: Tensor) -> dict[str
     outputs = [model(x) for x in clips.chunk(cfg.microbatches)]
     features = torch.cat([f for f, _ in outputs])
     logits = torch.cat([logit for _, logit in outputs])
-    reid_loss(features, logits, labels).total.backward()
+    reid_loss(features, logits, labels, label_smoothing=NVAN.label_smoothing).total.backward()
     return {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
 
 

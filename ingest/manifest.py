@@ -16,7 +16,7 @@ from typing import Any
 
 from ingest.errors import IngestError
 from ingest.hdfs_io import HdfsFS
-from ingest.shards import MANIFEST, PlannedTracklet
+from ingest.shards import MANIFEST, TrackletToPack
 
 FORMAT = "reid-hdfs/tracklet-shards"
 FORMAT_VERSION = 1
@@ -96,7 +96,7 @@ def write_manifest(fs: HdfsFS, root: str, manifest: Manifest) -> None:
     fs.write_file(f"{root}/{MANIFEST}", manifest.to_json().encode(), overwrite=True)
 
 
-def fingerprint(tracklets: Iterable[PlannedTracklet], sizes: Mapping[str, int]) -> str:
+def fingerprint(tracklets: Iterable[TrackletToPack], sizes: Mapping[str, int]) -> str:
     """Identifies *what* a run packs (tracklets, labels, frames and their sizes), independent of
     when or how; ``sizes`` maps frame paths to byte counts (-1 for a missing file)."""
     digest = hashlib.sha256()

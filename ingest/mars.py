@@ -217,11 +217,6 @@ def parse_pid(field_text: str) -> int:
     return JUNK_PID if field_text == "00-1" else int(field_text)
 
 
-def frame_path(split: Split, name: str) -> str:
-    """Path of a frame relative to the dataset root."""
-    return f"{FRAME_DIRS[split]}/{name[:4]}/{name}"
-
-
 def tracklet_names(tracks: Sequence[tuple[int, int, int]]) -> list[list[str]]:
     """Frame names for (pid, camid, length) tracklets given in MARS order, numbering tracklets
     per identity across cameras as MARS does."""

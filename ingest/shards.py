@@ -82,7 +82,7 @@ def frame_problem(data: bytes | None) -> str | None:
 
 
 @dataclass(frozen=True)
-class PlannedTracklet:
+class TrackletToPack:
     """A tracklet to ingest, with its group; ``frames`` are paths relative to the source root."""
 
     tracklet_id: str
@@ -119,7 +119,7 @@ class Quarantined:
 
 
 def pack_group(group: str, batch: int,
-               tracklets: Iterable[tuple[PlannedTracklet, Sequence[bytes | None]]],
+               tracklets: Iterable[tuple[TrackletToPack, Sequence[bytes | None]]],
                target_size: int, quarantine: list[Quarantined]) -> Iterator[PackedShard]:
     """Pack one group's tracklets (with their frames' bytes, in frame order) into shards of at
     most ``target_size`` bytes (a larger tracklet gets a shard of its own). Frames that fail
@@ -152,7 +152,7 @@ def pack_group(group: str, batch: int,
         yield shard
 
 
-def _index_row(tracklet: PlannedTracklet, frames: Sequence[tuple[str, bytes]],
+def _index_row(tracklet: TrackletToPack, frames: Sequence[tuple[str, bytes]],
                shard: PackedShard, batch: int) -> dict[str, object]:
     offsets, lengths, crc, position = [], [], 0, 0
     for _, data in frames:

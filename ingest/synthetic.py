@@ -115,7 +115,9 @@ class SyntheticConfig:
 
 
 @dataclass(frozen=True)
-class PlannedTracklet:
+class SyntheticTracklet:
+    """A tracklet the generator will draw: its identity, camera and number of frames."""
+
     pid: int
     camid: int
     length: int
@@ -126,7 +128,7 @@ class Plan:
     """Everything about the dataset except its pixels; tracklets are in MARS order."""
 
     persons: Mapping[int, Person]
-    tracklets: Mapping[Split, Sequence[PlannedTracklet]]
+    tracklets: Mapping[Split, Sequence[SyntheticTracklet]]
     query_rows: Sequence[int]  # 1-based rows of the test tracklets
 
 
@@ -169,7 +171,7 @@ def make_plan(config: SyntheticConfig) -> Plan:
     config.check()
     rng = np.random.default_rng([config.seed, _PLAN])
     persons: dict[int, Person] = {}
-    tracklets: dict[Split, list[PlannedTracklet]] = {"train": [], "test": []}
+    tracklets: dict[Split, list[SyntheticTracklet]] = {"train": [], "test": []}
     for pid in range(1, config.ids + 1):
         family, member = divmod(pid - 1, config.family_size)
         look = appearance.random_family(np.random.default_rng([config.seed, _FAMILY, family]))
@@ -182,7 +184,7 @@ def make_plan(config: SyntheticConfig) -> Plan:
             count = int(_draw(rng, mars_stats.TRACKLETS_PER_CAMERA))
             if config.max_tracklets_per_camera:
                 count = min(count, config.max_tracklets_per_camera)
-            tracklets[split].extend(PlannedTracklet(pid, camid, int(length))
+            tracklets[split].extend(SyntheticTracklet(pid, camid, int(length))
                                     for length in _lengths(rng, config, count))
     real_test = len(tracklets["test"])
     total_test = real_test / (1 - config.distractor_share - config.junk_share)
@@ -192,14 +194,14 @@ def make_plan(config: SyntheticConfig) -> Plan:
     ):
         count = round(total_test * share)
         cameras = _draw(rng, weights, count)
-        tracklets["test"].extend(PlannedTracklet(pid, int(camid), int(length)) for camid, length
+        tracklets["test"].extend(SyntheticTracklet(pid, int(camid), int(length)) for camid, length
                                  in zip(cameras, _lengths(rng, config, count), strict=True))
     for split in tracklets:
         tracklets[split].sort(key=lambda t: (t.pid, t.camid))  # stable: MARS order
     return Plan(persons, tracklets, _queries(rng, tracklets["test"]))
 
 
-def _queries(rng: np.random.Generator, test: Sequence[PlannedTracklet]) -> list[int]:
+def _queries(rng: np.random.Generator, test: Sequence[SyntheticTracklet]) -> list[int]:
     """One random tracklet per (identity, camera) of identities seen by 2+ cameras."""
     rows: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
     for row, tracklet in enumerate(test, start=1):

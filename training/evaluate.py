@@ -22,10 +22,10 @@ from training.features import extract_features
 from training.metrics import (
     METRICS,
     PROTOCOLS,
+    EvalProtocol,
     EvaluationError,
     MarsSplit,
     Metric,
-    Protocol,
     ProtocolResult,
     compute_cmc_map,
     cosine_distance,
@@ -40,7 +40,7 @@ from training.report import RankedQuery, write_report
 from training.rerank import k_reciprocal_rerank
 
 __all__ = [
-    "METRICS", "PROTOCOLS", "EvaluationError", "MarsSplit", "Metric", "Protocol",
+    "METRICS", "PROTOCOLS", "EvalProtocol", "EvaluationError", "MarsSplit", "Metric",
     "ProtocolResult", "compute_cmc_map", "cosine_distance", "distance_matrix",
     "euclidean_distance", "evaluate_checkpoint", "mars_split", "score_protocol",
     "top_k_matches",

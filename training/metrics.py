@@ -27,9 +27,10 @@ import torch
 
 from training.errors import TrainingError
 
-Protocol = Literal["standard", "official"]
+# The MARS evaluation protocols (which gallery entries count for a query; see score_protocol).
+EvalProtocol = Literal["standard", "official"]
 Metric = Literal["euclidean", "cosine"]
-PROTOCOLS: tuple[Protocol, ...] = ("standard", "official")
+PROTOCOLS: tuple[EvalProtocol, ...] = ("standard", "official")
 METRICS: tuple[Metric, ...] = ("euclidean", "cosine")
 JUNK_PID = -1
 REPORTED_RANKS = (1, 5, 10, 20)
@@ -53,7 +54,7 @@ class EvaluationError(TrainingError):
 class ProtocolResult:
     """CMC and mAP under one named protocol, with how many queries the figures average over."""
 
-    protocol: Protocol
+    protocol: EvalProtocol
     cmc: npt.NDArray[np.float64]
     mAP: float  # noqa: N815 - the field's universal spelling
     num_queries: int
@@ -152,7 +153,7 @@ def score_protocol(
     q_camids: npt.ArrayLike,
     g_camids: npt.ArrayLike,
     *,
-    protocol: Protocol,
+    protocol: EvalProtocol,
     max_rank: int = 50,
 ) -> ProtocolResult:
     """Score a (query x gallery) distance matrix under ``protocol``; smaller distance = closer.

@@ -41,7 +41,7 @@ from training.data.locality import identity_racks
 from training.data.sampler import PKSampler
 from training.data.transforms import AugmentConfig
 from training.errors import TrainingError
-from training.model import ModelConfig, ModelError
+from training.model import NVAN, ModelConfig, ModelError
 from training.model.backbone import PRESETS
 from training.pipeline import (
     SCHEDULES,
@@ -68,17 +68,17 @@ class TrainConfig:
     schedule: str = "gpipe"
     preset: str = "resnet50"
     pretrained: Path | None = None
-    seq_len: int = 8
+    seq_len: int = NVAN.seq_len
     height: int = 256
     width: int = 128
-    ids_per_batch: int = 8
-    tracklets_per_id: int = 4
-    epochs: int = 200
+    ids_per_batch: int = NVAN.ids_per_batch
+    tracklets_per_id: int = NVAN.tracklets_per_id
+    epochs: int = NVAN.epochs
     max_steps: int = 0  # 0: run every epoch
-    lr: float = 1e-4
-    weight_decay: float = 5e-5
-    warmup_epochs: float = 10.0
-    decay_epochs: int = 50
+    lr: float = NVAN.lr
+    weight_decay: float = NVAN.weight_decay
+    warmup_epochs: float = NVAN.warmup_epochs
+    decay_epochs: int = NVAN.lr_step_epochs
     checkpoint_every: int = 200
     keep_checkpoints: int = 2
     resume: bool = False
@@ -87,7 +87,7 @@ class TrainConfig:
     device: str = "cpu"
     rack_aware: bool = False
     erase_p: float = 0.5
-    label_smoothing: float = 0.1  # BoT's default; +0.06 R1 on the demo
+    label_smoothing: float = NVAN.label_smoothing
     progress: bool = True
 
     @property

@@ -7,7 +7,6 @@ import urllib.request
 from typing import Any
 
 _NAMENODE_INFO = "Hadoop:service=NameNode,name=NameNodeInfo"
-_FS_STATE = "Hadoop:service=NameNode,name=FSNamesystemState"
 _FS_SYSTEM = "Hadoop:service=NameNode,name=FSNamesystem"
 
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import random
 
-from ingest.shards import PlannedTracklet
+from ingest.shards import TrackletToPack
 from ingest.spark_ingest import balanced_bins
 
 
-def plan_of(groups: int, seed: int) -> tuple[list[PlannedTracklet], dict[str, int]]:
+def plan_of(groups: int, seed: int) -> tuple[list[TrackletToPack], dict[str, int]]:
     rng = random.Random(seed)
     plan, sizes = [], {}
     for g in range(groups):
         for t in range(rng.randint(1, 6)):
             frames = tuple(f"g{g}/t{t}/f{i}.jpg" for i in range(rng.randint(1, 40)))
             sizes.update({f: rng.randint(3000, 9000) for f in frames})
-            plan.append(PlannedTracklet(f"{g:03d}{t:02d}", g, 1, "train", "none", f"grp{g}",
+            plan.append(TrackletToPack(f"{g:03d}{t:02d}", g, 1, "train", "none", f"grp{g}",
                                         frames))
     rng.shuffle(plan)
     return plan, sizes

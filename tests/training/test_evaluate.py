@@ -10,8 +10,8 @@ import torch
 
 from training import metrics
 from training.evaluate import (
+    EvalProtocol,
     EvaluationError,
-    Protocol,
     compute_cmc_map,
     cosine_distance,
     distance_matrix,
@@ -87,7 +87,7 @@ def _random_problem(
 
 
 def _one_query(
-    g_pids: list[int], g_cams: list[int], protocol: Protocol, max_rank: int = 5
+    g_pids: list[int], g_cams: list[int], protocol: EvalProtocol, max_rank: int = 5
 ) -> tuple[np.ndarray, float, int]:
     """Query pid 1 camera 1; gallery ranked in the order given (distance = position)."""
     dist = np.arange(len(g_pids), dtype=np.float64)[None, :]
@@ -96,7 +96,7 @@ def _one_query(
 
 
 @pytest.mark.parametrize("protocol", ["standard", "official"])
-def test_same_identity_same_camera_is_not_a_match(protocol: Protocol) -> None:
+def test_same_identity_same_camera_is_not_a_match(protocol: EvalProtocol) -> None:
     # The nearest entry is the same person on the query's camera: excluded, so the true
     # cross-camera match moves up to rank 2 (behind a different person).
     cmc, m_ap, with_match = _one_query([1, 2, 1], [1, 2, 2], protocol)
@@ -106,7 +106,7 @@ def test_same_identity_same_camera_is_not_a_match(protocol: Protocol) -> None:
 
 
 @pytest.mark.parametrize("protocol", ["standard", "official"])
-def test_junk_is_skipped_and_distractor_is_a_negative(protocol: Protocol) -> None:
+def test_junk_is_skipped_and_distractor_is_a_negative(protocol: EvalProtocol) -> None:
     # -1 (junk) first: skipped; 0 (distractor) second: a wrong answer at rank 1.
     cmc, m_ap, _ = _one_query([-1, 0, 1], [2, 2, 2], protocol)
     np.testing.assert_allclose(cmc, [0, 1, 1, 1, 1])
@@ -185,7 +185,7 @@ def test_summary_and_dict_name_the_protocol() -> None:
 @pytest.mark.parametrize("protocol", ["standard", "official"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("ties", [False, True])
-def test_agrees_with_brute_force(protocol: Protocol, seed: int, ties: bool) -> None:
+def test_agrees_with_brute_force(protocol: EvalProtocol, seed: int, ties: bool) -> None:
     dist, qp, gp, qc, gc = _random_problem(seed, 60, 150)
     if ties:  # float32, as distance_matrix returns, with many exact ties
         dist = np.round(dist, 2).astype(np.float32)

@@ -15,10 +15,8 @@ from training.model import (
     ModelConfig,
     ModelError,
     NonLocalBlock,
-    NVANRecipe,
     PretrainedWeightsError,
     VideoReIDNet,
-    build_optimizer,
     fused_attention,
     plain_attention,
 )
@@ -234,7 +232,7 @@ def test_stage_copies_chain_to_the_full_model_forward_and_gradients() -> None:
 def test_small_model_overfits_a_tiny_batch() -> None:
     torch.manual_seed(0)
     model = VideoReIDNet(SMALL)
-    optimizer, _ = build_optimizer(model, replace(NVANRecipe(), lr=1e-3))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     clips = model.example_clips(8).normal_()
     labels = torch.arange(4).repeat_interleave(2)
     losses = []
@@ -246,26 +244,6 @@ def test_small_model_overfits_a_tiny_batch() -> None:
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0], losses
-
-
-def test_recipe_defaults_are_nvans() -> None:
-    recipe = NVANRecipe()
-    assert (recipe.lr, recipe.weight_decay, recipe.lr_step_epochs, recipe.lr_gamma) == (
-        1e-4,
-        5e-5,
-        50,
-        0.1,
-    )
-    assert (recipe.ids_per_batch, recipe.tracklets_per_id, recipe.seq_len) == (8, 4, 8)
-    model = VideoReIDNet(SMALL)
-    optimizer, scheduler = build_optimizer(model, recipe)
-    optimized = {id(p) for group in optimizer.param_groups for p in group["params"]}
-    assert id(head_of(model).neck.bias) not in optimized
-    assert len(optimized) == count_trainable(model)
-    for _ in range(50):
-        optimizer.step()
-        scheduler.step()
-    assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-5)
 
 
 def count_trainable(model: nn.Module) -> int:

@@ -22,7 +22,7 @@ import torch.multiprocessing as mp
 from torch import Tensor, nn
 
 from training.losses import reid_loss
-from training.model import ModelConfig, VideoReIDNet
+from training.model import NVAN, ModelConfig, VideoReIDNet
 from training.pipeline import PipelineConfig, PipelineEngine, ScheduleName, merge_stage_states
 
 SMALL = ModelConfig(num_classes=4, seq_len=2, preset="small", frame_size=(64, 32))
@@ -48,6 +48,7 @@ def reference_step(clips: Tensor, labels: Tensor, microbatches: int) -> tuple[Vi
         torch.cat([features for features, _ in outputs]),
         torch.cat([logits for _, logits in outputs]),
         labels,
+        label_smoothing=NVAN.label_smoothing,  # the engine's default
     )
     terms.total.backward()
     return model, terms.total.item()

@@ -4,10 +4,11 @@ from training.model.backbone import PRESETS, BackbonePreset, load_torchvision_we
 from training.model.errors import ModelError, PretrainedWeightsError
 from training.model.nonlocal_block import NonLocalBlock, fused_attention, plain_attention
 from training.model.nvan import ModelConfig, VideoReIDNet
-from training.model.recipe import NVANRecipe, build_optimizer
+from training.model.recipe import NVAN, NVANRecipe
 from training.model.units import Head
 
 __all__ = [
+    "NVAN",
     "PRESETS",
     "BackbonePreset",
     "Head",
@@ -17,7 +18,6 @@ __all__ = [
     "NonLocalBlock",
     "PretrainedWeightsError",
     "VideoReIDNet",
-    "build_optimizer",
     "fused_attention",
     "load_torchvision_weights",
     "plain_attention",

@@ -4,6 +4,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Literal
 
+from training.model import NVAN
 from training.pipeline.errors import PipelineError
 from training.pipeline.optim import OptimConfig
 
@@ -31,7 +32,7 @@ class PipelineConfig:
     schedule: ScheduleName = "gpipe"
     boundaries: tuple[int, ...] | None = None
     profile_repeats: int = 3
-    label_smoothing: float = 0.0  # of the identity cross-entropy (BoT uses 0.1)
+    label_smoothing: float = NVAN.label_smoothing  # of the identity cross-entropy
     optim: OptimConfig = field(default_factory=OptimConfig)
 
     def __post_init__(self) -> None:

@@ -2,9 +2,7 @@
 
 Each stage steps its own parameters, so the optimiser needs no communication; every stage
 builds the same schedule and steps it once per training step, which keeps their learning
-rates identical. Defaults: NVAN's Adam (lr 1e-4 for an ImageNet-initialised backbone, weight
-decay 5e-5, x0.1 every 50 epochs) with reid-strong-baseline's linear warm-up (10 epochs from
-1% of the rate).
+rates identical. Defaults: NVAN's recipe (``training.model.NVAN``).
 """
 
 import math
@@ -14,22 +12,20 @@ from torch import nn
 from torch.optim import Adam
 from torch.optim.lr_scheduler import LambdaLR
 
-from training.model import NVANRecipe
+from training.model import NVAN
 from training.pipeline.errors import PipelineError
-
-_NVAN = NVANRecipe()
 
 
 @dataclass(frozen=True)
 class OptimConfig:
     """The learning-rate schedule in epochs; ``steps_per_epoch`` converts it to steps."""
 
-    lr: float = _NVAN.lr
-    weight_decay: float = _NVAN.weight_decay
-    warmup_epochs: float = 10.0
-    warmup_start: float = 0.01  # factor of lr at step 0, rising linearly to 1
-    decay_epochs: int = _NVAN.lr_step_epochs
-    gamma: float = _NVAN.lr_gamma
+    lr: float = NVAN.lr
+    weight_decay: float = NVAN.weight_decay
+    warmup_epochs: float = NVAN.warmup_epochs
+    warmup_start: float = NVAN.warmup_start  # factor of lr at step 0, rising linearly to 1
+    decay_epochs: int = NVAN.lr_step_epochs
+    gamma: float = NVAN.lr_gamma
     steps_per_epoch: int = 1
 
     def __post_init__(self) -> None:
