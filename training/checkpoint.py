@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
@@ -101,6 +101,19 @@ class CheckpointStore:
         if info is None:
             raise CheckpointError(f"no checkpoint at {self.url} ({LATEST} does not exist)")
         return info
+
+    def at_step(self, step: int) -> CheckpointInfo:
+        """The checkpoint of ``step``: the committed one, or an older one still kept beside it
+        (same split and model; its ``epoch`` is the committed one's, older ones record none)."""
+        info = self.require_latest()
+        if step == info.step:
+            return info
+        files = [self.stage_file(step, s, info.stages) for s in range(info.stages)]
+        missing = [f for f in files if not self.fs.exists(f"{self.root}/{f}")]
+        if missing:
+            raise CheckpointError(f"{self.url} keeps no complete step {step} (missing "
+                                  f"{missing[0]}); the committed step is {info.step}")
+        return replace(info, step=step, files=files, metrics=None)
 
     def load_stage(self, info: CheckpointInfo, stage: int) -> dict[str, Any]:
         data = self.fs.read_file(f"{self.root}/{info.files[stage]}")

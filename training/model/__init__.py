@@ -2,6 +2,7 @@
 
 from training.model.backbone import PRESETS, BackbonePreset, load_torchvision_weights
 from training.model.errors import ModelError, PretrainedWeightsError
+from training.model.exported import ExportedModel, ExportError, load_exported
 from training.model.nonlocal_block import NonLocalBlock, fused_attention, plain_attention
 from training.model.nvan import ModelConfig, VideoReIDNet
 from training.model.recipe import NVAN, NVANRecipe
@@ -11,6 +12,8 @@ __all__ = [
     "NVAN",
     "PRESETS",
     "BackbonePreset",
+    "ExportError",
+    "ExportedModel",
     "Head",
     "ModelConfig",
     "ModelError",
@@ -19,6 +22,7 @@ __all__ = [
     "PretrainedWeightsError",
     "VideoReIDNet",
     "fused_attention",
+    "load_exported",
     "load_torchvision_weights",
     "plain_attention",
 ]
