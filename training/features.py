@@ -1,8 +1,10 @@
-"""Tracklet features for evaluation: every frame, in chunks of T, averaged per tracklet.
+"""Tracklet features: every frame, in chunks of T, averaged per tracklet.
 
 MARS test tracklets run to hundreds of frames; each is read from HDFS with one range read,
 decoded, cut into T-frame chunks (the last padded), and the model's evaluation feature of the
 chunks is averaged. Chunks of several tracklets are batched together up to ``max_clips``.
+Evaluation, the gallery embedding and the search's queries all take their features from here,
+so they agree.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ingest.dataset import ShardedDataset, TrackletRecord
-from training.data.clips import EvalTracklets, TrackletChunks
+from training.data.clips import EvalTracklets, TrackletChunks, frame_chunks
 from training.data.transforms import AugmentConfig
 from training.model import VideoReIDNet
 
@@ -46,6 +48,18 @@ def extract_features(model: VideoReIDNet, data: ShardedDataset,
         bar.update(len(positions))
     bar.close()
     return features
+
+
+@torch.no_grad()
+def frames_feature(model: VideoReIDNet, frames: list[np.ndarray], *, device: torch.device,
+                   max_clips: int = 32) -> np.ndarray:
+    """(D,) float32 feature of one tracklet given as decoded HxWx3 RGB frames (e.g. person
+    crops from footage that is in no dataset), computed as ``extract_features`` does."""
+    height, width = model.config.frame_size
+    clips = frame_chunks(frames, model.config.seq_len, AugmentConfig(height=height, width=width))
+    model = model.eval().to(device)
+    out = torch.cat([model(part.to(device)).float().cpu() for part in clips.split(max_clips)])
+    return out.mean(dim=0).numpy()
 
 
 def _batches(items: Iterator[tuple[int, TrackletChunks]], max_clips: int

@@ -42,7 +42,8 @@ IntArray = npt.NDArray[np.int64]
 # Queries scored per block: bounds the (block x gallery) 8-byte sort and label buffers to a few
 # hundred MB at MARS size.
 _QUERY_BLOCK = 512
-# Query rows per distance matmul: bounds the float32 product buffer at ~50 MB for a 12,180 gallery.
+# Query rows per distance matmul: bounds the float64 product buffer at ~100 MB for a 12,180
+# gallery.
 _DISTANCE_CHUNK = 1024
 
 
@@ -269,11 +270,21 @@ def _stable_argsort(dist: npt.NDArray[np.floating]) -> IntArray:
     """
     if dist.dtype != np.float32:
         return np.argsort(dist, axis=1, kind="stable")
-    bits = (dist + np.float32(0.0)).view(np.uint32)  # + 0.0 turns -0.0 into +0.0: they tie
-    ordered = np.where(bits >> 31, ~bits, bits | np.uint32(0x8000_0000)).astype(np.uint64)
-    keys = (ordered << np.uint64(32)) | np.arange(dist.shape[1], dtype=np.uint64)
+    keys = ranking_keys(dist)
     keys.sort(axis=1)
     return (keys & np.uint64(0xFFFF_FFFF)).astype(np.int64)
+
+
+def ranking_keys(dist: npt.NDArray[np.float32], first_column: int = 0
+                 ) -> npt.NDArray[np.uint64]:
+    """One uint64 per float32 distance that sorts as the ranking does: by distance, ties by
+    column (``first_column`` + position, which must stay below 2**32). Keys are unique, so
+    any sort or partition of them gives the one stable order: the search ranks a gallery
+    chunk by chunk with them and gets evaluation's ranking exactly."""
+    bits = (dist + np.float32(0.0)).view(np.uint32)  # + 0.0 turns -0.0 into +0.0: they tie
+    ordered = np.where(bits >> 31, ~bits, bits | np.uint32(0x8000_0000)).astype(np.uint64)
+    columns = np.arange(first_column, first_column + dist.shape[1], dtype=np.uint64)
+    return (ordered << np.uint64(32)) | columns
 
 
 def _labels(
@@ -315,7 +326,14 @@ def _blocks(n: int, size: int) -> Iterator[slice]:
 def distance_matrix(
     query: Features, gallery: Features, metric: Metric, chunk_size: int = _DISTANCE_CHUNK
 ) -> FloatArray:
-    """(query x gallery) distances, ``metric`` = ``euclidean`` or ``cosine`` (1 - cosine sim)."""
+    """(query x gallery) distances, ``metric`` = ``euclidean`` or ``cosine`` (1 - cosine sim).
+
+    Computed in float64 and rounded to float32, so each distance is the same bits whatever
+    else is computed with it: in float32, BLAS sums a dot product in another order for one
+    query (a matrix-vector product) or a few gallery rows than for a full matrix, and the
+    search, which scores one query against gallery chunks, must see the very distances (and
+    ties) evaluation ranks.
+    """
     if metric == "euclidean":
         return euclidean_distance(query, gallery, chunk_size)
     if metric == "cosine":
@@ -351,8 +369,8 @@ def cosine_distance(
 
 
 def _feature_pair(query: Features, gallery: Features) -> tuple[torch.Tensor, torch.Tensor]:
-    q = torch.as_tensor(query).detach().to("cpu", torch.float32)
-    g = torch.as_tensor(gallery).detach().to("cpu", torch.float32)
+    q = torch.as_tensor(query).detach().to("cpu", torch.float64)
+    g = torch.as_tensor(gallery).detach().to("cpu", torch.float64)
     if q.ndim != 2 or g.ndim != 2:
         raise EvaluationError(
             f"features must be 2-D (n x dim), got query {tuple(q.shape)}, gallery {tuple(g.shape)}"

@@ -18,7 +18,8 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,10 +108,7 @@ def write_report(
     _check_ranked(ranked)
     info = dict(info or {})
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
-    try:
-        staging.chmod(0o755)  # mkdtemp's 0700 would hide the report from a web server
+    with building(target) as staging:
         files = {METRICS_JSON: "metrics (JSON)", CMC_PNG: "CMC curve"}
         _write_metrics(staging / METRICS_JSON, results, info)
         _plot_cmc(staging / CMC_PNG, results)
@@ -121,11 +119,23 @@ def write_report(
             _draw_ranked(staging / RANKED_PNG, ranked)
             files[RANKED_PNG] = "ranked results"
         (staging / INDEX_HTML).write_text(_html(results, info, files), encoding="utf-8")
+    return target / INDEX_HTML
+
+
+@contextmanager
+def building(target: Path) -> Iterator[Path]:
+    """A fresh directory next to ``target`` to build a page in; swapped into place as a whole
+    when the block ends, deleted if it raises (the previous ``target`` is then untouched)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    try:
+        staging.chmod(0o755)  # mkdtemp's 0700 would hide the page from a web server
+        yield staging
         _swap_into_place(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return target / INDEX_HTML
 
 
 def plot_training_loss(training_log: Path, png: Path) -> None:

@@ -127,9 +127,19 @@ class EvalTracklets(Dataset[TrackletChunks]):
     def __getitem__(self, index: int) -> TrackletChunks:
         record = self.records[index]
         frames = decode_frames(self.data.read_frames(record), self.decoder)
-        clip = eval_clip(to_tensor(frames), self.augment)
-        chunks = torch.as_tensor(all_frame_chunks(record.num_frames, self.seq_len))
-        return TrackletChunks(clip[chunks], record.pid, record.camid, record.row)
+        return TrackletChunks(frame_chunks(frames, self.seq_len, self.augment), record.pid,
+                              record.camid, record.row)
+
+
+def frame_chunks(frames: list[np.ndarray], seq_len: int, augment: AugmentConfig) -> Tensor:
+    """Decoded HxWx3 frames of one tracklet -> (chunks, T, 3, H, W) evaluation clips: every
+    frame, in chunks of T. Frames of different sizes (person crops from new footage) are
+    resized one by one, then stacked."""
+    if len({frame.shape for frame in frames}) == 1:
+        clip = eval_clip(to_tensor(frames), augment)
+    else:
+        clip = torch.cat([eval_clip(to_tensor([frame]), augment) for frame in frames])
+    return clip[torch.as_tensor(all_frame_chunks(len(frames), seq_len))]
 
 
 def collate_clips(samples: list[ClipSample]) -> tuple[Tensor, Tensor, Tensor]:
