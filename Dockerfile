@@ -1,20 +1,43 @@
-# The image of docker-compose.yml's `reid` service: Spark ingest, torchrun training and
-# evaluation, run against the compose HDFS cluster (whose daemons use apache/hadoop images).
-#   docker compose up -d && docker compose --profile jobs run --rm reid
-FROM python:3.11-slim-bookworm
+# The project's two images, built from its own bits by `make images` (docker/build-images.sh):
+#   --target hdfs  reid-hdfs/hadoop:<hadoop.version>  NameNode/DataNodes: Debian's JRE 17, the
+#                  Hadoop jars Maven put in hadoop/lib, the placement plug-in, hadoop/conf; the
+#                  daemons start through hadoop.container, i.e. with the local launcher's JVM
+#                  command line (hadoop.jvm), so both deployments run identical Hadoop.
+#   --target jobs  reid-hdfs/jobs  Spark master/workers, spark-submit ingest, torchrun training,
+#                  evaluation: the same runtime plus the project's venv.
+# BASE defaults to the official Debian image; where Docker Hub cannot be reached,
+# docker/base-image.sh makes the same Debian with debootstrap and passes it in.
+# Hosts whose HTTPS goes through a local certificate authority pass their CA bundle as the
+# optional build secret `cacert`; pip trusts it only when it is there.
+ARG BASE=debian:bookworm-slim
+
+FROM ${BASE} AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends openjdk-17-jre-headless procps \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      openjdk-17-jre-headless python3 python3-venv procps \
  && rm -rf /var/lib/apt/lists/*
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /reid
+
+FROM runtime AS hdfs
+COPY hadoop/ hadoop/
+ENV PYTHONPATH=/reid HADOOP_CONF_DIR=/reid/hadoop/conf
+ENTRYPOINT ["python3", "-m", "hadoop.container"]
+
+FROM runtime AS jobs
+# Dependencies first (torch brings several GB of CUDA wheels): this layer is rebuilt only when
+# setup.cfg or pyproject.toml change, and the pip cache mount keeps wheels across rebuilds.
 COPY setup.cfg pyproject.toml README.md ./
-COPY hadoop/__init__.py hadoop/*.py hadoop/
-COPY hadoop/cluster hadoop/cluster
-COPY hadoop/conf hadoop/conf
-COPY ingest ingest
-COPY spark_jobs spark_jobs
-COPY training training
-COPY scripts scripts
-RUN python -m venv .venv && .venv/bin/pip install --no-cache-dir -e .
-ENV HADOOP_CONF_DIR=/reid/hadoop/conf PYSPARK_PYTHON=/reid/.venv/bin/python \
-    SPARK_CONF_DIR=/reid/spark_jobs/conf
-CMD ["bash", "scripts/demo.sh"]
+RUN --mount=type=cache,target=/root/.cache/pip \
+    --mount=type=secret,id=cacert \
+    if [ -s /run/secrets/cacert ]; then export PIP_CERT=/run/secrets/cacert; fi \
+ && python3 -m venv .venv \
+ && .venv/bin/pip install -q --upgrade pip 'setuptools>=69' wheel \
+ && .venv/bin/pip install -q . \
+ && .venv/bin/pip uninstall -q -y reid-hdfs
+COPY . .
+RUN .venv/bin/pip install -q --no-deps --no-build-isolation -e . \
+ && SPARK_LOCAL_IP=127.0.0.1 spark_jobs/submit --build-class-archive >/dev/null 2>&1
+ENV PATH=/reid/.venv/bin:/reid/hadoop/bin:$PATH HADOOP_CONF_DIR=/reid/hadoop/conf \
+    OMP_NUM_THREADS=1
+CMD ["bash"]

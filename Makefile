@@ -11,7 +11,8 @@ SPARK_CDS   := $(VENV)/spark-driver.jsa
 JAVA_INPUTS := $(shell find hadoop -name pom.xml -o -name '*.java' -not -path '*/target/*')
 
 .PHONY: setup system-packages demo test lint typecheck java-test pytest \
-        cluster-up cluster-down cluster-status compose clean
+        cluster-up cluster-down cluster-status compose clean \
+        docker-tools images compose-up compose-down demo-compose test-compose
 
 setup: system-packages $(VENV_STAMP) $(JAVA_STAMP) $(SPARK_CDS)
 
@@ -75,6 +76,35 @@ cluster-status: $(VENV_STAMP)
 
 compose: $(VENV_STAMP)
 	@$(PY) -m hadoop.compose --write docker-compose.yml
+
+# ---- docker-compose: the same system as a multi-host stack (README "Docker compose") -------
+# DOCKER_ROOT: where a dockerd started here keeps its images (none is started if one answers).
+DOCKER_ROOT ?= run/docker/data
+
+docker-tools:
+	@command -v dockerd >/dev/null || command -v docker >/dev/null || { \
+	  echo "==> [setup] installing Debian packages: docker.io debootstrap"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io debootstrap; }
+	@bash docker/engine.sh start $(DOCKER_ROOT)
+	@bash docker/install-compose.sh
+
+images: setup docker-tools
+	@bash docker/build-images.sh
+
+compose-up: images
+	docker compose up -d --wait --wait-timeout 600
+
+compose-down:
+	docker compose down -v --remove-orphans
+
+demo-compose: images
+	@$(PY) -m benchmarks.compose
+
+# The end-to-end compose test (~15 min; not part of `make test`/.ci/run, see README).
+test-compose: images
+	@$(PY) -m pytest -m docker --docker tests/compose; rc=$$?; \
+	  docker compose down -v --remove-orphans >/dev/null 2>&1; bash docker/engine.sh stop; exit $$rc
 
 clean:
 	rm -rf run reports hadoop/lib hadoop/*/target

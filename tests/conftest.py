@@ -20,9 +20,21 @@ if TYPE_CHECKING:  # pyspark is imported only by the tests that start Spark
     from pyspark.sql import SparkSession
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run fault-injection tests after every other test (stable sort keeps the rest in order)."""
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--docker", action="store_true",
+                     help="run the tests marked docker (the compose stack: `make test-compose`)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run fault-injection tests after every other test (stable sort keeps the rest in order);
+    skip the compose end-to-end tests unless --docker asks for them (they need an engine,
+    the images and ~15 minutes)."""
     items.sort(key=lambda item: item.get_closest_marker("faults") is not None)
+    if not config.getoption("--docker"):
+        skip = pytest.mark.skip(reason="compose stack test: run with --docker (make test-compose)")
+        for item in items:
+            if item.get_closest_marker("docker") is not None:
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
