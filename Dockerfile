@@ -24,17 +24,23 @@ COPY hadoop/ hadoop/
 ENV PYTHONPATH=/reid HADOOP_CONF_DIR=/reid/hadoop/conf
 ENTRYPOINT ["python3", "-m", "hadoop.container"]
 
+# setup.cfg's pinned install_requires alone, so that the venv layer below is rebuilt only when
+# a dependency changes (not on every edit of setup.cfg or README.md).
+FROM runtime AS requirements
+COPY setup.cfg .
+RUN python3 -c "import configparser; c = configparser.ConfigParser(); c.read('setup.cfg'); \
+print(c['options']['install_requires'].strip())" > requirements.txt
+
 FROM runtime AS jobs
-# Dependencies first (torch brings several GB of CUDA wheels): this layer is rebuilt only when
-# setup.cfg or pyproject.toml change, and the pip cache mount keeps wheels across rebuilds.
-COPY setup.cfg pyproject.toml README.md ./
+# Dependencies first (torch brings several GB of CUDA wheels); the pip cache mount keeps the
+# downloaded wheels across rebuilds of this layer.
+COPY --from=requirements /reid/requirements.txt /tmp/requirements.txt
 RUN --mount=type=cache,target=/root/.cache/pip \
     --mount=type=secret,id=cacert \
     if [ -s /run/secrets/cacert ]; then export PIP_CERT=/run/secrets/cacert; fi \
  && python3 -m venv .venv \
  && .venv/bin/pip install -q --upgrade pip 'setuptools>=69' wheel \
- && .venv/bin/pip install -q . \
- && .venv/bin/pip uninstall -q -y reid-hdfs
+ && .venv/bin/pip install -q -r /tmp/requirements.txt
 COPY . .
 RUN .venv/bin/pip install -q --no-deps --no-build-isolation -e . \
  && SPARK_LOCAL_IP=127.0.0.1 spark_jobs/submit --build-class-archive >/dev/null 2>&1

@@ -44,6 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 NAMENODE_IP = "172.28.0.10"
 NN = f"hdfs://{NAMENODE_IP}:8020"
 NN_WEB = f"http://{NAMENODE_IP}:9870"
+MASTER = f"spark://{NAMENODE_IP}:7077"
 PUBLISHED_WEB = "http://127.0.0.1:9870"
 LANDING = "/landing/compose"
 DATA = f"{NN}/reid/compose"
@@ -148,6 +149,8 @@ def task_localities(event_logs: Path) -> dict[str, int]:
     Spark's own EventLoggingListener)."""
     counts: collections.Counter[str] = collections.Counter()
     for log in event_logs.iterdir():
+        if not log.is_file():
+            continue
         for line in log.read_text().splitlines():
             if '"SparkListenerTaskEnd"' in line:
                 counts[json.loads(line)["Task Info"]["Locality"]] += 1
@@ -163,6 +166,8 @@ def submit(job: str, *args: str, events: str) -> tuple[float, str]:
                  "spark_jobs/submit --master \"$SPARK_MASTER\" "
                  "--conf spark.driver.host=\"$SPARK_LOCAL_IP\" "
                  f"--conf spark.eventLog.enabled=true --conf spark.eventLog.dir=file://{logs} "
+                 "--conf spark.eventLog.rolling.enabled=false "
+                 "--conf spark.eventLog.compress=false "
                  f"--conf spark.executor.memory=700m {job} {' '.join(args)}", timeout=900)
     return time.monotonic() - began, out
 
@@ -250,11 +255,13 @@ def run(quick: bool, down: bool) -> Result:
     stage(f"ingest: {ids} generated identities -> {LANDING} -> spark-submit on the cluster")
     run_in("trainer1", "bash", "-c",
            f"python -m ingest.synthetic --out data/compose --ids {ids} --seed 0 --force "
-           f"--workers 1 && hdfs dfs -rm -r -f -skipTrash {LANDING} /reid/compose /reid/runs "
-           f"&& hdfs dfs -mkdir -p {LANDING} && hdfs dfs -put data/compose/* {LANDING}/",
+           f"--workers 1 && hdfs dfs -rm -f -r -skipTrash {LANDING} /reid/compose /reid/runs "
+           f"&& hdfs dfs -mkdir -p {LANDING} && hdfs dfs -put -t 8 data/compose/* {LANDING}/",
            timeout=900)
-    result.ingest_s, _ = submit("spark_jobs/ingest.py", "--source", f"{NN}{LANDING}",
-                                "--dest", DATA, events="ingest")
+    # the job's own --master: its SparkConf() is made before the JVM starts, so it does not see
+    # spark-submit's --master and its setIfMissing("spark.master", "local[*]") would win
+    result.ingest_s, _ = submit("spark_jobs/ingest.py", "--master", MASTER, "--source",
+                                f"{NN}{LANDING}", "--dest", DATA, events="ingest")
     _, scan_out = submit("spark_jobs/scan.py", "--data", DATA, events="scan")
     result.scan = json.loads(scan_out.strip().splitlines()[-1])
     result.locality = task_localities(REPO / "reports" / "compose" / "spark-events" / "scan")

@@ -83,7 +83,9 @@ def render(table: RackTable, version: str) -> dict[str, Any]:
     return {
         "name": "reid-hdfs",
         "services": services,
-        "networks": {NETWORK: {"ipam": {"config": [{"subnet": SUBNET}]}}},
+        # named without compose's "<project>_" prefix: Hadoop canonicalises addresses through
+        # reverse DNS, and an underscore in the resulting host name is not a valid URI
+        "networks": {NETWORK: {"name": "reid-hdfs", "ipam": {"config": [{"subnet": SUBNET}]}}},
         "volumes": {f"{host.name}-data": {} for host in (nn, *table.datanodes)},
     }
 

@@ -30,7 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.data.startswith("hdfs://"):
         parser.error(f"--data {args.data}: must be an hdfs:// dataset directory")
-    sc = SparkContext(conf=SparkConf().setAppName("reid-scan"))
+    # one split per shard file (Spark packs small files into a split up to these sizes), so
+    # each task's preferred hosts are exactly its shard's replicas
+    conf = (SparkConf().setAppName("reid-scan").set("spark.files.maxPartitionBytes", "1")
+            .set("spark.files.openCostInBytes", "1"))
+    sc = SparkContext(conf=conf)
     pattern = f"{args.data.rstrip('/')}/shards/*/*.shard"
     jvm_path = sc._jvm.org.apache.hadoop.fs.Path(pattern)  # type: ignore[union-attr]
     fs = jvm_path.getFileSystem(sc._jsc.hadoopConfiguration())
