@@ -40,6 +40,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hadoop.cli import run as run_cli
+from hadoop.errors import ReidError
+
 REPO = Path(__file__).resolve().parents[1]
 NAMENODE_IP = "172.28.0.10"
 NN = f"hdfs://{NAMENODE_IP}:8020"
@@ -57,7 +60,7 @@ TRAIN_FLAGS = ("--preset", "small", "--seq-len", "2", "--height", "64", "--width
                "--no-progress")
 
 
-class StackError(RuntimeError):
+class StackError(ReidError):
     """A step of the compose run failed; the message names the command and its output."""
 
 
@@ -391,4 +394,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

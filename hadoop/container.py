@@ -19,8 +19,10 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from hadoop.cli import run
 from hadoop.cluster.jmx import NameNodeJmx, datanode_registered
 from hadoop.cluster.profiles import PROFILES, profile_flags
+from hadoop.errors import ClusterError
 from hadoop.jvm import hadoop_env, java_command
 from hadoop.siteconf import CONF_DIR
 from hadoop.topology import load_rack_table
@@ -33,7 +35,7 @@ JVM_OPTIONS = ("-XX:TieredStopAtLevel=1",)
 def _address(variable: str) -> str:
     value = os.environ.get(variable)
     if not value:
-        raise SystemExit(f"error: {variable} is not set (docker-compose.yml sets it per service)")
+        raise ClusterError(f"{variable} is not set (docker-compose.yml sets it per service)")
     return value
 
 
@@ -104,4 +106,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))
