@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the whole system end to end on the embedded default.
 #   HDFS cluster -> MARS-format data (generated, or MARS=/path/to/MARS) -> spark-submit ingest
-#   -> torchrun 2-stage pipeline training -> evaluation under both MARS protocols -> report.
+#   -> torchrun 2-stage pipeline training -> evaluation under both MARS protocols -> report
+#   -> export the model -> embed the test gallery into HDFS -> search from a folder of crops.
 # Re-runnable: the cluster and data are reused, the ingest is a no-op when up to date, training
 # resumes from its newest HDFS checkpoint (and stops at once if it had finished).
 set -euo pipefail
@@ -10,7 +11,7 @@ PY=.venv/bin/python
 export SPARK_LOCAL_IP=127.0.0.1 OMP_NUM_THREADS=1
 NAMENODE="hdfs://${REID_NAMENODE_HOST:-127.0.0.10}:8020"
 began=$(date +%s)
-stage() { printf '\n==> [%s/5] %s\n' "$1" "$2"; }
+stage() { printf '\n==> [%s/6] %s\n' "$1" "$2"; }
 
 stage 1 "HDFS cluster"
 if [ "${REID_CLUSTER:-local}" = external ]; then
@@ -49,7 +50,26 @@ stage 4 "torchrun: 2 pipeline stages on the CPU, streaming clips from HDFS"
   --stages 2 --resume --checkpoint-every 100 "${TRAIN[@]}"
 
 stage 5 "evaluation (standard and official MARS protocols) and report"
-$PY -m training.evaluate --data "$DATA" --checkpoint "$NAMENODE/reid/runs/$NAME/checkpoints" \
-  --report "reports/$NAME"
+CHECKPOINTS="$NAMENODE/reid/runs/$NAME/checkpoints"
+$PY -m training.evaluate --data "$DATA" --checkpoint "$CHECKPOINTS" --report "reports/$NAME"
+
+stage 6 "use the model: export, embed the gallery into HDFS, search from a folder of crops"
+$PY -m training.export --checkpoint "$CHECKPOINTS" --out "models/$NAME.pt"
+EMBEDDED=$($PY -m training.embed --data "$DATA" --model "models/$NAME.pt")
+echo "$EMBEDDED"
+FEATURES=$(sed -n 's/^features: //p' <<< "$EMBEDDED")
+# the crops of one query tracklet of the source tree stand in for footage from a camera
+CROPS="data/$NAME-crops"
+if [ ! -d "$CROPS" ]; then
+  TRACKLET=$($PY -c "import sys; from ingest.dataset import open_dataset; \
+print(open_dataset(sys.argv[1]).select(split='test', roles=['query'])[0].tracklet_id)" "$DATA")
+  mkdir -p "$CROPS.new"
+  cp "$SOURCE"/bbox_test/*/"${TRACKLET#*/}"F*.jpg "$CROPS.new/"
+  mv "$CROPS.new" "$CROPS"
+fi
+CAMERA=$(ls "$CROPS" | head -1 | sed -E 's/^[0-9-]+C([0-9]+)T.*/\1/')
+$PY -m training.search --features "$FEATURES" --model "models/$NAME.pt" --query-dir "$CROPS" \
+  --query-camera "$CAMERA" --exclude-same-camera --top-k 10 --out "reports/$NAME/search"
 echo
-echo "==> demo finished in $(( $(date +%s) - began )) s; open reports/$NAME/index.html"
+echo "==> demo finished in $(( $(date +%s) - began )) s; open reports/$NAME/index.html and"
+echo "    reports/$NAME/search/index.html"
