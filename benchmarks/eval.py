@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
+from hadoop import cli
 from training.evaluate import (
     METRICS,
     EvalProtocol,
@@ -174,4 +175,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))

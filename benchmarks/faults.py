@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hadoop.blocks import block_locations, scrub
+from hadoop.cli import run
 from hadoop.cluster import LocalCluster
 from hadoop.cluster.faults import corrupt_replica, wait_until_dead, wait_until_replicated
 from ingest.hdfs_io import HdfsFS, HdfsIOError
@@ -156,4 +157,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(main))

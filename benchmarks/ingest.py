@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from hadoop.cli import run
 from hadoop.cluster import LocalCluster
 from ingest.synthetic import SyntheticConfig, generate
 
@@ -110,4 +111,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(main))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from torch.utils.data import DataLoader
 
+from hadoop.cli import run
 from hadoop.cluster import LocalCluster
 from hadoop.cluster.jmx import datanode_reads
 from hadoop.errors import ClusterError
@@ -216,4 +217,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(main))

@@ -27,6 +27,7 @@ from typing import TypeVar
 import torch
 from torch import Tensor
 
+from hadoop.cli import run
 from training.losses import reid_loss
 from training.model import (
     ModelConfig,
@@ -275,4 +276,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(main))

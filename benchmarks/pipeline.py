@@ -42,6 +42,7 @@ import torch.multiprocessing as mp
 from torch import Tensor
 
 from benchmarks.model import MARS_TRAIN_IDS, step_peak_mib
+from hadoop.cli import run
 from training.losses import reid_loss
 from training.model import NVAN, ModelConfig, VideoReIDNet
 from training.pipeline import SCHEDULES, PipelineConfig, PipelineEngine
@@ -344,4 +345,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(main))

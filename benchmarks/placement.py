@@ -17,7 +17,6 @@ import math
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from hadoop.cli import run
 from hadoop.errors import ReidError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -268,11 +268,7 @@ def parse_args(argv: Sequence[str] | None) -> BenchmarkConfig:
 def main(argv: Sequence[str] | None = None) -> int:
     config = parse_args(argv)
     start = time.monotonic()
-    try:
-        rows = run_simulator(config)
-    except PlacementBenchmarkError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    rows = run_simulator(config)
     seconds = time.monotonic() - start
     png_path = config.out / PNG_NAME
     scale = "quick" if config.quick else "full"
@@ -283,4 +279,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(main))

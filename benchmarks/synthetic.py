@@ -24,6 +24,7 @@ from pathlib import Path
 
 import scipy.io
 
+from hadoop.cli import run
 from ingest import mars, mars_stats
 from ingest.mars import DatasetSummary, read_mars
 from ingest.synthetic import SyntheticConfig, generate, make_plan
@@ -134,4 +135,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(main))

@@ -29,6 +29,8 @@ from typing import Any
 
 import yaml
 
+from hadoop.cli import ArgumentParser, entry_point
+from hadoop.errors import ClusterError
 from hadoop.siteconf import CONF_DIR
 from hadoop.topology import Host, RackTable, load_rack_table
 
@@ -55,7 +57,7 @@ def hadoop_version(pom: Path = POM) -> str:
     ns = {"m": "http://maven.apache.org/POM/4.0.0"}
     version = ET.parse(pom).getroot().findtext("m:properties/m:hadoop.version", namespaces=ns)
     if not version:
-        raise ValueError(f"{pom} has no <properties><hadoop.version>")
+        raise ClusterError(f"{pom} has no <properties><hadoop.version>")
     return version.strip()
 
 
@@ -152,8 +154,8 @@ def dump(document: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hadoop.compose", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="python -m hadoop.compose", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--write", type=Path, metavar="FILE", help="(re)generate FILE")
     action.add_argument("--check", type=Path, metavar="FILE", help="fail if FILE is stale")
@@ -176,5 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+cli = entry_point(main)
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    cli()

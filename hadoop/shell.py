@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from hadoop.errors import ClusterError
+from hadoop.cli import UsageError, entry_point
 from hadoop.jvm import MAIN_CLASSES, hadoop_env, java_command
 from hadoop.siteconf import CONF_DIR
 
@@ -25,18 +25,18 @@ USAGE = ("usage: hdfs COMMAND [ARGS]\n"
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if not args or args[0] not in TOOLS:
+    if not args or args[0] in ("-h", "--help"):
         print(USAGE, file=sys.stderr)
-        return 2 if args and args[0] not in ("-h", "--help") else 0
+        return 0
+    if args[0] not in TOOLS:
+        raise UsageError(f"unknown command {args[0]!r}: choose one of {', '.join(TOOLS)}")
     conf_dir = Path(os.environ.get("HADOOP_CONF_DIR", CONF_DIR))
-    try:
-        cmd = java_command(MAIN_CLASSES[args[0]], args[1:], conf_dir=conf_dir,
-                           system_props={"hadoop.root.logger": "WARN,console"})
-    except ClusterError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    cmd = java_command(MAIN_CLASSES[args[0]], args[1:], conf_dir=conf_dir,
+                       system_props={"hadoop.root.logger": "WARN,console"})
     os.execve(cmd[0], cmd, hadoop_env(conf_dir))
 
 
+cli = entry_point(main)
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    cli()

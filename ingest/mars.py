@@ -47,6 +47,7 @@ import numpy as np
 import scipy.io
 from scipy.io.matlab import MatReadError
 
+from hadoop.cli import ArgumentParser, entry_point, non_negative_int
 from ingest.errors import IngestError
 
 Split = Literal["train", "test"]
@@ -82,8 +83,8 @@ _JPEG_END = b"\xff\xd9"
 class MarsFormatError(IngestError):
     """A MARS tree breaks the format; ``problem`` says which file, row and rule."""
 
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
+    def __init__(self, problem: Problem, root: Path | None = None) -> None:
+        super().__init__(f"{root}/{problem}" if root is not None else str(problem))
         self.problem = problem
 
 
@@ -290,14 +291,15 @@ def _replace_bytes(path: Path, data: bytes) -> None:
 class _ProblemLog:
     """Strict: raise at the first problem. Lenient: remember it and let the caller skip."""
 
-    def __init__(self, strict: bool) -> None:
+    def __init__(self, strict: bool, root: Path) -> None:
         self.strict = strict
+        self.root = root
         self.problems: list[Problem] = []
 
     def report(self, kind: ProblemKind, file: str, row: int | None, reason: str) -> None:
         problem = Problem(kind, file, row, reason)
         if self.strict:
-            raise MarsFormatError(problem)
+            raise MarsFormatError(problem, self.root)
         self.problems.append(problem)
 
 
@@ -321,7 +323,7 @@ def read_mars(root: Path, *, strict: bool = True, files: FileCheck = "list") -> 
     """Read and check the MARS tree under ``root``; see the module docstring for the rules."""
     if files not in ("none", "list", "read"):
         raise ValueError(f"files must be 'none', 'list' or 'read', not {files!r}")
-    log = _ProblemLog(strict)
+    log = _ProblemLog(strict, root)
     folders = _Folders(root)
     tracklets: list[Tracklet] = []
     for split in SPLITS:
@@ -604,8 +606,8 @@ def format_summary(summary: DatasetSummary) -> Iterator[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ingest.mars", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="python -m ingest.mars", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser("validate", help="check a MARS tree and print a summary")
     validate.add_argument("root", type=Path, metavar="DIR")
@@ -615,15 +617,12 @@ def main(argv: list[str] | None = None) -> int:
                           help="none: metadata only; list: frames exist (one listing per "
                                "folder, default); read: also open every frame")
     validate.add_argument("--json", action="store_true", help="print the summary as JSON")
-    validate.add_argument("--show", type=int, default=20, metavar="N",
+    validate.add_argument("--show", type=non_negative_int, default=20, metavar="N",
                           help="print at most N problems (default 20)")
     args = parser.parse_args(argv)
-
-    try:
-        dataset = read_mars(args.root, strict=args.strict, files=args.files)
-    except MarsFormatError as exc:
-        print(f"{args.root}: {exc}", file=sys.stderr)
-        return 1
+    if not args.root.is_dir():
+        parser.error(f"{args.root} is not a directory")
+    dataset = read_mars(args.root, strict=args.strict, files=args.files)
     summary = dataset.summary()
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -640,5 +639,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+cli = entry_point(main)
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    cli()

@@ -41,7 +41,7 @@ import shutil
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,16 @@ import numpy as np
 import simplejpeg
 from tqdm import tqdm
 
+from hadoop.cli import (
+    ArgumentParser,
+    entry_point,
+    fraction,
+    fraction_below_one,
+    int_in,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from ingest import appearance, mars, mars_stats
 from ingest.appearance import FRAME_H, FRAME_W, Person
 from ingest.errors import IngestError
@@ -66,27 +76,31 @@ class SyntheticError(IngestError):
     """The generator cannot run as asked: a bad knob or an output it must not overwrite."""
 
 
-def _knob(default: float, help_text: str) -> Any:
-    return field(default=default, metadata={"help": help_text})
+def _knob(default: float, help_text: str, flag_type: Callable[[str], float]) -> Any:
+    """A config field; ``flag_type`` checks its CLI flag at parse time (:mod:`hadoop.cli`)."""
+    return field(default=default, metadata={"help": help_text, "type": flag_type})
 
 
 @dataclass(frozen=True)
 class SyntheticConfig:
     """The generator's knobs; the module docstring explains them, the CLI mirrors them."""
 
-    ids: int = _knob(80, "real identities (pids 1..ids)")
-    test_share: float = _knob(0.5, "fraction of the identities in the test split (MARS: 0.5)")
-    seed: int = _knob(0, "random seed; the output depends on the config alone")
-    mean_len: float = _knob(16.0, "mean tracklet length before clipping (MARS: 58.2)")
-    min_len: int = _knob(2, "shortest tracklet")
-    max_len: int = _knob(64, "longest tracklet (MARS: 920)")
-    max_tracklets_per_camera: int = _knob(4, "cap on tracklets per (identity, camera); 0: none")
+    ids: int = _knob(80, "real identities (pids 1..ids)", int_in(2, 9999))
+    test_share: float = _knob(0.5, "fraction of the identities in the test split (MARS: 0.5)",
+                              fraction)
+    seed: int = _knob(0, "random seed; the output depends on the config alone", non_negative_int)
+    mean_len: float = _knob(16.0, "mean tracklet length before clipping (MARS: 58.2)",
+                            positive_float)
+    min_len: int = _knob(2, "shortest tracklet", int_in(1, mars.MAX_FRAMES))
+    max_len: int = _knob(64, "longest tracklet (MARS: 920)", int_in(1, mars.MAX_FRAMES))
+    max_tracklets_per_camera: int = _knob(4, "cap on tracklets per (identity, camera); 0: none",
+                                          non_negative_int)
     distractor_share: float = _knob(mars_stats.DISTRACTOR_TRACKLETS / mars_stats.TEST_TRACKLETS,
-                                    "fraction of test tracklets with pid 0")
+                                    "fraction of test tracklets with pid 0", fraction_below_one)
     junk_share: float = _knob(mars_stats.JUNK_TRACKLETS / mars_stats.TEST_TRACKLETS,
-                              "fraction of test tracklets with pid -1")
-    family_size: int = _knob(3, "identities per clothing-colour family")
-    workers: int = _knob(0, "rendering processes; 0: one per available CPU")
+                              "fraction of test tracklets with pid -1", fraction_below_one)
+    family_size: int = _knob(3, "identities per clothing-colour family", positive_int)
+    workers: int = _knob(0, "rendering processes; 0: one per available CPU", non_negative_int)
 
     def check(self) -> None:
         """Raise :class:`SyntheticError` naming the first knob out of range."""
@@ -360,27 +374,25 @@ def _move_into_place(build: Path, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ingest.synthetic", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="python -m ingest.synthetic", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="directory of the MARS tree")
     parser.add_argument("--force", action="store_true", help="replace a non-empty --out")
     defaults = SyntheticConfig()
     for knob in fields(SyntheticConfig):
         default = getattr(defaults, knob.name)
-        parser.add_argument(f"--{knob.name.replace('_', '-')}", type=type(default),
+        parser.add_argument(f"--{knob.name.replace('_', '-')}", type=knob.metadata["type"],
                             default=default, help=f"{knob.metadata['help']} (default {default:g})")
     args = parser.parse_args(argv)
     config = SyntheticConfig(**{k.name: getattr(args, k.name) for k in fields(SyntheticConfig)})
-    try:
-        summary = generate(args.out, config, force=args.force, progress=sys.stderr.isatty())
-    except SyntheticError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    summary = generate(args.out, config, force=args.force, progress=sys.stderr.isatty())
     print(f"wrote {summary.frames} frames in {summary.tracklets} tracklets of "
           f"{summary.identities} identities to {summary.root} in {summary.seconds:.1f} s "
           f"({summary.frames_per_s:.0f} frames/s)")
     return 0
 
 
+cli = entry_point(main)
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    cli()

@@ -23,31 +23,35 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 from pyspark import SparkConf, SparkContext  # noqa: E402
 
-from ingest.hdfs_io import HdfsIOError  # noqa: E402
-from ingest.manifest import ManifestError  # noqa: E402
-from ingest.mars import MarsFormatError  # noqa: E402
-from ingest.spark_ingest import MIB, IngestConfig, IngestError, run_ingest  # noqa: E402
+from hadoop.cli import (  # noqa: E402
+    ArgumentParser,
+    entry_point,
+    int_in,
+    non_negative_int,
+    positive_int,
+)
+from ingest.spark_ingest import MIB, IngestConfig, run_ingest  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
     defaults = IngestConfig(source="", dest="")
-    parser = argparse.ArgumentParser(prog="spark-submit spark_jobs/ingest.py",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="spark-submit spark_jobs/ingest.py",
+                            description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", required=True,
                         help="MARS tree: a local directory or an hdfs:// landing directory")
     parser.add_argument("--dest", required=True, help="hdfs://<namenode>/reid/<name>")
     parser.add_argument("--master", default=None,
                         help="Spark master (default: spark-submit's, else local[*])")
-    parser.add_argument("--shard-size-mib", type=int, default=defaults.shard_size // MIB,
+    parser.add_argument("--shard-size-mib", type=positive_int, default=defaults.shard_size // MIB,
                         help="target shard size (default: %(default)s MiB)")
-    parser.add_argument("--block-size-mib", type=int, default=defaults.block_size // MIB,
+    parser.add_argument("--block-size-mib", type=positive_int, default=defaults.block_size // MIB,
                         help="HDFS block size of shards (default: %(default)s MiB)")
-    parser.add_argument("--replication", type=int, default=defaults.replication,
+    parser.add_argument("--replication", type=int_in(1, 16), default=defaults.replication,
                         help="HDFS replication of shards and index (default: %(default)s)")
-    parser.add_argument("--ids-per-group", type=int, default=defaults.ids_per_group,
+    parser.add_argument("--ids-per-group", type=positive_int, default=defaults.ids_per_group,
                         help="identities per placement group (default: %(default)s)")
-    parser.add_argument("--partitions", type=int, default=0,
+    parser.add_argument("--partitions", type=non_negative_int, default=0,
                         help="Spark tasks packing shards (default: 2 x Spark parallelism)")
     parser.add_argument("--lenient", action="store_true",
                         help="skip and count naming/index problems instead of failing")
@@ -66,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         block_size=args.block_size_mib * MIB, replication=args.replication,
         ids_per_group=args.ids_per_group, strict=not args.lenient, append=args.append,
         replace=args.replace, partitions=args.partitions)
+    config.check()  # before a Spark driver starts
     # Python workers run the driver's interpreter unless the environment says otherwise.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     conf = SparkConf().setAppName("reid-hdfs ingest").set("spark.ui.showConsoleProgress", "true")
@@ -76,14 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     # No sc.stop(): when this process exits, spark-submit's JVM exits too and its shutdown
     # hook stops the context, while PySpark's stop() waits ~1 s for its accumulator server's
     # poll loop, a seventh of a small ingest.
-    try:
-        result = run_ingest(sc, config)
-    except (IngestError, MarsFormatError, ManifestError, HdfsIOError, FileExistsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(result.summary())
+    print(run_ingest(sc, config).summary())
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+cli = entry_point(main)
+
+if __name__ == "__main__":  # spark-submit runs this file as a script
+    cli()

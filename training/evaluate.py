@@ -6,17 +6,15 @@ The scoring itself lives in :mod:`training.metrics` and is re-exported here
 
 from __future__ import annotations
 
-import argparse
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ingest.dataset import DatasetError, ShardedDataset, TrackletRecord, open_dataset
-from ingest.hdfs_io import HdfsIOError
-from training.checkpoint import CheckpointError, CheckpointStore
+from hadoop.cli import ArgumentParser, entry_point, non_negative_int
+from ingest.dataset import ShardedDataset, TrackletRecord, open_dataset
+from training.checkpoint import CheckpointStore
 from training.data.decode import decode_frames
 from training.features import extract_features
 from training.metrics import (
@@ -121,7 +119,7 @@ def _ranked_examples(data: ShardedDataset, test: list[TrackletRecord], dist: np.
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m training.evaluate",
         description="Features for every test tracklet of a dataset in HDFS, scored under both "
                     "MARS protocols (standard and official), written into a report directory.")
@@ -133,22 +131,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feature", choices=("bn", "pre_bn"), default=None,
                         help="evaluation feature (default: the checkpoint model's, BN)")
     parser.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking")
-    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers")
+    parser.add_argument("--workers", type=non_negative_int, default=2, help="DataLoader workers")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args(argv)
     report = args.report or Path("reports") / args.data.rstrip("/").rsplit("/", 1)[-1]
-    try:
-        results, index = evaluate_checkpoint(
-            args.data, args.checkpoint, metric=args.metric, feature=args.feature,
-            rerank=args.rerank, report=report, workers=args.workers, device=args.device)
-    except (EvaluationError, DatasetError, CheckpointError, HdfsIOError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    results, index = evaluate_checkpoint(
+        args.data, args.checkpoint, metric=args.metric, feature=args.feature,
+        rerank=args.rerank, report=report, workers=args.workers, device=args.device)
     for result in results:
         print(result.summary())
     print(f"report: {index}")
     return 0
 
 
+cli = entry_point(main)
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    cli()

@@ -25,8 +25,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from hadoop.cli import ArgumentParser, entry_point, positive_int
 from ingest.hdfs_io import HdfsFS
+from training.errors import TrainingError
 from training.evaluate import evaluate_checkpoint
+from training.train import PK, microbatch_problem
 
 
 @dataclass(frozen=True)
@@ -57,11 +60,10 @@ def run_cell(data: str, stages: int, ids: int, args: argparse.Namespace, work: P
                "--epochs", str(args.epochs), "--checkpoint", checkpoint, "--out", str(out),
                "--checkpoint-every", "100000", "--no-progress", *args.train_args]
     print(f"==> K={stages} P={ids}: {' '.join(command[2:])}", flush=True)
-    done = subprocess.run(command, capture_output=True, text=True, check=False,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    done = subprocess.run(command, check=False, env={**os.environ, "OMP_NUM_THREADS": "1"})
     if done.returncode != 0:
-        raise RuntimeError(f"training K={stages} P={ids} failed:\n{done.stdout[-3000:]}"
-                           f"{done.stderr[-3000:]}")
+        raise TrainingError(f"training K={stages} P={ids} failed with exit code "
+                            f"{done.returncode} (its output is above)")
     with (out / "metrics.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     ends: dict[int, float] = {}
@@ -119,17 +121,21 @@ def write_outputs(out: Path, cells: list[Cell], info: dict[str, object]) -> None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.experiments", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="python -m training.experiments", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True)
-    parser.add_argument("--stages", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--ids-per-batch", type=int, nargs="+", default=[4, 8])
-    parser.add_argument("--tracklets-per-id", type=int, default=2)
-    parser.add_argument("--microbatches", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--stages", type=positive_int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--ids-per-batch", type=PK, nargs="+", default=[4, 8])
+    parser.add_argument("--tracklets-per-id", type=PK, default=2)
+    parser.add_argument("--microbatches", type=positive_int, default=2)
+    parser.add_argument("--epochs", type=positive_int, default=20)
     parser.add_argument("--out", type=Path, required=True, help="report directory")
     parser.add_argument("train_args", nargs="*", help="after --: flags for training.train")
     args = parser.parse_args(argv)
+    for ids in args.ids_per_batch:
+        problem = microbatch_problem(ids, args.tracklets_per_id, args.microbatches)
+        if problem:
+            parser.error(problem)
     began = time.monotonic()
     cells = []
     with tempfile.TemporaryDirectory(prefix="experiments-") as tmp:
@@ -147,5 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+cli = entry_point(main)
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    cli()

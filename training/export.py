@@ -13,13 +13,12 @@ reports success.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from hadoop.cli import entry_point, run
+from hadoop.cli import ArgumentParser, entry_point, non_negative_int, positive_int
 from training.checkpoint import CheckpointStore
 from training.model import VideoReIDNet
 from training.model.exported import (
@@ -71,23 +70,21 @@ def max_feature_difference(live: VideoReIDNet, exported: ExportedModel, portable
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m training.export",
         description="Merge a checkpoint's stage files from HDFS into one model file holding the "
                     "weights, the ModelConfig and the preprocessing, plus a torch.export "
                     "program beside it.")
     parser.add_argument("--checkpoint", required=True, help="hdfs:// checkpoint directory")
-    parser.add_argument("--step", type=int, default=None,
+    parser.add_argument("--step", type=non_negative_int, default=None,
                         help="an older kept step (default: the committed one)")
     parser.add_argument("--out", type=Path, required=True, help="model file to write (.pt)")
     parser.add_argument("--portable", type=Path, default=None,
                         help="torch.export program to write (default: OUT with suffix .pt2)")
     parser.add_argument("--no-portable", action="store_true", help="skip the torch.export form")
-    parser.add_argument("--check-clips", type=int, default=2,
+    parser.add_argument("--check-clips", type=positive_int, default=2,
                         help="random clips the exported forms are checked on")
     args = parser.parse_args(argv)
-    if args.check_clips < 1:
-        parser.error(f"--check-clips must be >= 1, got {args.check_clips}")
     portable = None if args.no_portable else (args.portable or args.out.with_suffix(".pt2"))
     if portable is not None and portable.resolve() == args.out.resolve():
         parser.error(f"--portable {portable} would overwrite --out")
@@ -112,4 +109,4 @@ def main(argv: list[str] | None = None) -> int:
 cli = entry_point(main)
 
 if __name__ == "__main__":
-    raise SystemExit(run(main))
+    cli()

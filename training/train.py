@@ -19,7 +19,6 @@ import csv
 import logging
 import os
 import socket
-import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,24 +30,33 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from hadoop.cli import (
+    ArgumentParser,
+    entry_point,
+    fraction,
+    fraction_below_one,
+    int_at_least,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from hadoop.siteconf import host_port
 from hadoop.topology import load_rack_table
-from ingest.dataset import DatasetError, ShardedDataset, TrackletRecord, open_dataset
-from ingest.hdfs_io import HdfsIOError
-from training.checkpoint import CheckpointError, CheckpointInfo, CheckpointStore
+from ingest.dataset import ShardedDataset, TrackletRecord, open_dataset
+from training.checkpoint import CheckpointInfo, CheckpointStore
 from training.data.clips import TrainClips, collate_clips
 from training.data.locality import identity_racks
 from training.data.sampler import PKSampler
 from training.data.transforms import AugmentConfig
 from training.errors import TrainingError
-from training.model import NVAN, ModelConfig, ModelError
+from training.model import NVAN, ModelConfig
 from training.model.backbone import PRESETS
 from training.pipeline import (
     SCHEDULES,
     OptimConfig,
     PipelineConfig,
     PipelineEngine,
-    PipelineError,
     StepStats,
 )
 from training.report import plot_training_loss
@@ -56,6 +64,8 @@ from training.report import plot_training_loss
 LOG_COLUMNS = ("step", "epoch", "loss", "triplet", "cross_entropy", "lr", "clips_per_s",
                "seconds", "elapsed")
 logger = logging.getLogger("training.train")
+FRAME_SIDE = int_at_least(32)  # pixels: ResNet-50 downsamples by 32
+PK = int_at_least(2)  # batch-hard triplets need two identities and two tracklets of each
 
 
 @dataclass(frozen=True)
@@ -186,9 +196,7 @@ def train(config: TrainConfig) -> TrainingResult:
 
 def _steps_per_epoch(records: list[TrackletRecord], config: TrainConfig) -> int:
     """The same for every rank: PKSampler deals identities evenly across replicas."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world % config.stages:
-        raise TrainingError(f"world size {world} is not a multiple of --stages {config.stages}")
+    world = int(os.environ.get("WORLD_SIZE", "1"))  # a multiple of stages: check_flags
     return len(PKSampler(records, config.ids_per_batch, config.tracklets_per_id,
                          world=world // config.stages))
 
@@ -292,46 +300,74 @@ class _TrainLog:
 
 def build_parser() -> argparse.ArgumentParser:
     d = TrainConfig(data="", checkpoint="", out=Path())
-    p = argparse.ArgumentParser(prog="torchrun --nproc-per-node K -m training.train",
-                                description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(prog="torchrun --nproc-per-node K -m training.train", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True, help="hdfs://.../reid/<name> (the ingest's)")
     p.add_argument("--checkpoint", help="hdfs:// checkpoint directory "
                    "(default: <data's parent>/runs/<name>/checkpoints)")
     p.add_argument("--out", type=Path, help="local metrics CSV and loss plot "
                    "(default: runs/<dataset name>)")
-    p.add_argument("--stages", type=int, default=d.stages, help="pipeline stages K")
-    p.add_argument("--microbatches", type=int, default=d.microbatches)
+    p.add_argument("--stages", type=positive_int, default=d.stages, help="pipeline stages K")
+    p.add_argument("--microbatches", type=positive_int, default=d.microbatches,
+                   help="equal micro-batches of >= 2 clips per batch")
     p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
     p.add_argument("--preset", choices=sorted(PRESETS), default=d.preset)
     p.add_argument("--pretrained", type=Path, help="torchvision resnet50 state_dict file")
-    p.add_argument("--seq-len", type=int, default=d.seq_len, help="frames per clip (T)")
-    p.add_argument("--height", type=int, default=d.height)
-    p.add_argument("--width", type=int, default=d.width)
-    p.add_argument("--ids-per-batch", type=int, default=d.ids_per_batch, help="P")
-    p.add_argument("--tracklets-per-id", type=int, default=d.tracklets_per_id, help="K")
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--max-steps", type=int, default=d.max_steps, help="stop early (0: no)")
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--warmup-epochs", type=float, default=d.warmup_epochs)
-    p.add_argument("--decay-epochs", type=int, default=d.decay_epochs,
+    p.add_argument("--seq-len", type=positive_int, default=d.seq_len, help="frames per clip (T)")
+    p.add_argument("--height", type=FRAME_SIDE, default=d.height, help="frame height")
+    p.add_argument("--width", type=FRAME_SIDE, default=d.width, help="frame width")
+    p.add_argument("--ids-per-batch", type=PK, default=d.ids_per_batch, help="P (>= 2)")
+    p.add_argument("--tracklets-per-id", type=PK, default=d.tracklets_per_id,
+                   help="K (>= 2)")
+    p.add_argument("--epochs", type=positive_int, default=d.epochs)
+    p.add_argument("--max-steps", type=non_negative_int, default=d.max_steps,
+                   help="stop early (0: no)")
+    p.add_argument("--lr", type=positive_float, default=d.lr)
+    p.add_argument("--weight-decay", type=non_negative_float, default=d.weight_decay)
+    p.add_argument("--warmup-epochs", type=non_negative_float, default=d.warmup_epochs)
+    p.add_argument("--decay-epochs", type=positive_int, default=d.decay_epochs,
                    help="x0.1 learning rate every this many epochs")
-    p.add_argument("--erase-p", type=float, default=d.erase_p, help="random erasing chance")
-    p.add_argument("--label-smoothing", type=float, default=d.label_smoothing,
+    p.add_argument("--erase-p", type=fraction, default=d.erase_p, help="random erasing chance")
+    p.add_argument("--label-smoothing", type=fraction_below_one, default=d.label_smoothing,
                    help="label smoothing of the identity cross-entropy")
-    p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every, help="steps")
-    p.add_argument("--keep-checkpoints", type=int, default=d.keep_checkpoints,
+    p.add_argument("--checkpoint-every", type=positive_int, default=d.checkpoint_every,
+                   help="steps")
+    p.add_argument("--keep-checkpoints", type=positive_int, default=d.keep_checkpoints,
                    help="checkpoints kept in HDFS (older ones are deleted)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
-    p.add_argument("--workers", type=int, default=d.workers, help="DataLoader workers")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--workers", type=non_negative_int, default=d.workers, help="DataLoader workers")
+    p.add_argument("--seed", type=non_negative_int, default=d.seed)
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present; "
                    "each rank takes cuda:LOCAL_RANK)")
     p.add_argument("--rack-aware", action="store_true",
                    help="deal identities to replicas whose rack holds their data")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
+
+
+def microbatch_problem(ids_per_batch: int, tracklets_per_id: int, microbatches: int) -> str | None:
+    """Why ``--microbatches`` cannot split a P x K batch (None if it can): pipeline shapes are
+    static, so micro-batches are equal, and BatchNorm needs two clips in each."""
+    batch = ids_per_batch * tracklets_per_id
+    if batch % microbatches == 0 and batch // microbatches >= 2:
+        return None
+    return (f"--microbatches {microbatches} must split the batch of {batch} clips (--ids-per-batch "
+            f"{ids_per_batch} x --tracklets-per-id {tracklets_per_id}) into equal micro-batches "
+            "of at least 2 clips")
+
+
+def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Flags that are valid alone but clash, refused before a process group or HDFS is touched."""
+    problem = microbatch_problem(args.ids_per_batch, args.tracklets_per_id, args.microbatches)
+    if problem:
+        parser.error(problem)
+    if args.schedule == "1f1b" and args.microbatches < args.stages:
+        parser.error(f"--schedule 1f1b needs --microbatches >= --stages, not {args.microbatches} "
+                     f"< {args.stages} (use gpipe, or more micro-batches)")
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world % args.stages:
+        parser.error(f"--stages {args.stages} needs a multiple of {args.stages} processes, not "
+                     f"{world}: launch with `torchrun --nproc-per-node {args.stages} ...`")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -349,13 +385,12 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    config = config_from_args(build_parser().parse_args(argv))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_flags(parser, args)
+    config = config_from_args(args)
     try:
         result = train(config)
-    except (TrainingError, PipelineError, ModelError, DatasetError, CheckpointError,
-            HdfsIOError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
@@ -369,5 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+cli = entry_point(main)
+
+if __name__ == "__main__":  # torchrun runs `-m training.train`
+    cli()

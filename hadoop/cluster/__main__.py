@@ -16,21 +16,20 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 from hadoop.blocks import scrub
+from hadoop.cli import ArgumentParser, entry_point, non_negative_int, positive_float
 from hadoop.cluster.faults import corrupt_replica, delete_replica
 from hadoop.cluster.launcher import DEFAULT_RUN_DIR, LocalCluster
 from hadoop.cluster.profiles import PROFILES
-from hadoop.errors import ClusterError
 from hadoop.siteconf import CONF_DIR
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m hadoop.cluster", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="python -m hadoop.cluster", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR,
                         help="pid files, logs and HDFS storage (default: %(default)s)")
     parser.add_argument("--conf-dir", type=Path, default=CONF_DIR,
@@ -40,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--profile", choices=sorted(PROFILES), default=None,
                     help="timing profile; 'test' = fast heartbeats and repair (default: the "
                          "running cluster's, else 'default')")
-    up.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for health")
+    up.add_argument("--timeout", type=positive_float, default=180.0,
+                    help="seconds to wait for health")
     sub.add_parser("down", help="stop every daemon; HDFS data stays in the run directory")
     sub.add_parser("status", help="show the NameNode and the live DataNodes per rack")
     for name, text in (("kill", "SIGKILL daemons"), ("stop", "stop daemons cleanly"),
@@ -53,19 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("corrupt", "delete-replica"):
         cmd = sub.add_parser(name, help="fault injection on one replica's block file (tests)")
         cmd.add_argument("path")
-        cmd.add_argument("--block", type=int, default=0, help="block index in the file")
+        cmd.add_argument("--block", type=non_negative_int, default=0,
+                         help="block index in the file")
         cmd.add_argument("--node", default=None, help="which holder (default: the first)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        cluster = LocalCluster(args.run_dir, args.conf_dir, getattr(args, "profile", None))
-        return _run(cluster, args)
-    except ClusterError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return _run(LocalCluster(args.run_dir, args.conf_dir, getattr(args, "profile", None)), args)
 
 
 def _run(cluster: LocalCluster, args: argparse.Namespace) -> int:
@@ -104,5 +100,7 @@ def _run(cluster: LocalCluster, args: argparse.Namespace) -> int:
     return 0
 
 
+cli = entry_point(main)
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    cli()

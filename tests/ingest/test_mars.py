@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import scipy.io
 
+from hadoop.cli import run
 from ingest import mars
 from ingest.mars import MarsFormatError, ProblemKind, read_mars
 
@@ -297,5 +298,5 @@ def test_cli_reports_problems_and_fails(tree: Path, capsys: pytest.CaptureFixtur
     err = capsys.readouterr().err
     assert "info/test_name.txt row 17" in err
     assert "missing-frame 1" in err
-    assert mars.main(["validate", "--strict", str(tree)]) == 1
+    assert run(mars.main, ["validate", "--strict", str(tree)]) == 2
     assert "0004C2T0001F003.jpg does not exist" in capsys.readouterr().err

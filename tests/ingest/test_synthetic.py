@@ -14,6 +14,7 @@ import simplejpeg
 import torch
 import torchvision
 
+from hadoop.cli import run
 from ingest import mars, mars_stats, synthetic
 from ingest.mars import Tracklet, read_mars
 from ingest.synthetic import SyntheticConfig, SyntheticError, generate, make_plan
@@ -157,7 +158,7 @@ def test_cli_writes_a_tree_and_refuses_to_overwrite(
     assert synthetic.main(args) == 0
     assert "frames/s" in capsys.readouterr().out
     assert mars.main(["validate", "--strict", str(tmp_path / "cli")]) == 0
-    assert synthetic.main(args) == 2
+    assert run(synthetic.main, args) == 2
     assert "--force" in capsys.readouterr().err
 
 

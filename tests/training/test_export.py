@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from hadoop.cli import run
 from training.checkpoint import CheckpointError
 from training.export import export_checkpoint, main
 from training.model import ExportError, ModelConfig, VideoReIDNet, load_exported
@@ -123,13 +124,15 @@ def test_wrong_truncated_or_altered_files_are_refused_naming_the_file(model: Vid
 
 def test_cli_refuses_bad_flags_in_one_line(capsys: pytest.CaptureFixture[str],
                                            tmp_path: Path) -> None:
-    for flags, message in ((["--check-clips", "0"], "--check-clips must be >= 1"),
+    for flags, message in ((["--check-clips", "0"], "argument --check-clips: must be an integer "
+                                                    ">= 1, not 0"),
                            (["--portable", str(tmp_path / "m.pt")], "would overwrite --out")):
-        with pytest.raises(SystemExit) as exit_info:
-            main(["--checkpoint", "hdfs://127.0.0.10:8020/x", "--out", str(tmp_path / "m.pt"),
-                  *flags])
-        assert exit_info.value.code == 2
-        assert message in capsys.readouterr().err
+        assert run(main, ["--checkpoint", "hdfs://127.0.0.10:8020/x", "--out",
+                          str(tmp_path / "m.pt"), *flags]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ")
+        assert err.count("\n") == 1
+        assert message in err
 
 
 @pytest.mark.cluster
