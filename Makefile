@@ -82,7 +82,8 @@ compose: $(VENV_STAMP)
 DOCKER_ROOT ?= run/docker/data
 
 docker-tools:
-	@command -v dockerd >/dev/null || command -v docker >/dev/null || { \
+	@{ docker info >/dev/null 2>&1 || command -v dockerd >/dev/null; } \
+	  && { command -v debootstrap >/dev/null || [ "$$(id -u)" != 0 ]; } || { \
 	  echo "==> [setup] installing Debian packages: docker.io debootstrap"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io debootstrap; }

@@ -97,7 +97,6 @@ class Result:
     placement: dict[str, int] = field(default_factory=dict)
     two_host_steps_per_s: float = 0.0
     single_host_steps_per_s: float = 0.0
-    two_host_ranks: list[str] = field(default_factory=list)
     weights: dict[str, float] = field(default_factory=dict)
     report: str = ""
     heal_s: float = 0.0
@@ -182,7 +181,7 @@ def steps_per_s(metrics_csv: Path) -> float:
     return len(seconds) / sum(seconds) if seconds else 0.0
 
 
-def torchrun_two_hosts(steps: int, checkpoint: str, out: str) -> list[str]:
+def torchrun_two_hosts(steps: int, checkpoint: str, out: str) -> None:
     """torchrun on trainer1 and trainer2 at once: two nodes, one process each, c10d rendezvous
     at trainer1's address; each node tells the rendezvous its own address (--local-addr)."""
     procs = []
@@ -195,7 +194,6 @@ def torchrun_two_hosts(steps: int, checkpoint: str, out: str) -> list[str]:
                "--checkpoint", checkpoint, "--out", out, *TRAIN_FLAGS]
         procs.append(subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, text=True))
-    outputs = []
     for proc in procs:
         try:
             text, _ = proc.communicate(timeout=1800)
@@ -205,8 +203,6 @@ def torchrun_two_hosts(steps: int, checkpoint: str, out: str) -> list[str]:
             raise StackError("two-host torchrun did not finish within 1800 s") from exc
         if proc.returncode != 0:
             raise StackError(f"two-host torchrun exited {proc.returncode}:\n{text[-3000:]}")
-        outputs.append(text)
-    return outputs
 
 
 def heal_drill(result: Result, timeout: float = 300.0) -> None:
@@ -276,9 +272,7 @@ def run(quick: bool, down: bool) -> Result:
     print(f"    {result.placement}")
 
     stage(f"training: {steps} steps, 2 stages on two hosts, then on one host")
-    two = torchrun_two_hosts(steps, f"{RUNS}/two-host", "reports/compose/two-host")
-    result.two_host_ranks = [line for text in two for line in text.splitlines()
-                             if "stage" in line.lower()][:4]
+    torchrun_two_hosts(steps, f"{RUNS}/two-host", "reports/compose/two-host")
     run_in("trainer1", "torchrun", "--standalone", "--nproc-per-node", "2", "-m",
            "training.train", "--data", DATA, "--stages", "2", "--max-steps", str(steps),
            "--checkpoint-every", str(steps), "--checkpoint", f"{RUNS}/one-host",

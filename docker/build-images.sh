@@ -37,4 +37,4 @@ echo "==> [images] reid-hdfs/hadoop:$version (FROM $base)"
 echo "==> [images] reid-hdfs/jobs:$version (first build downloads torch's wheels: minutes)"
 "$client" build -q "${args[@]}" --target jobs -t "reid-hdfs/jobs:$version" . >/dev/null
 echo "==> [images] built in $(( $(date +%s) - began )) s"
-"$client" image ls --format '    {{.Repository}}:{{.Tag}}  {{.Size}}' | grep '^    reid-hdfs/'
+"$client" image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | sed -n 's/^reid-hdfs\//    reid-hdfs\//p'
