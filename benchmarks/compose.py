@@ -235,7 +235,7 @@ def heal_drill(result: Result, timeout: float = 300.0) -> None:
 
 def run(quick: bool, down: bool) -> Result:
     result = Result()
-    ids, steps = (12, 6) if quick else (40, 20)
+    ids, steps = (12, 6) if quick else (24, 20)
     stage("up: docker compose up -d --wait")
     began = time.monotonic()
     compose("up", "-d", "--wait", "--wait-timeout", "600", timeout=660)
