@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hadoop.cli import ArgumentParser, positive_float
 from hadoop.cli import run as run_cli
 from hadoop.errors import ReidError
 
@@ -359,8 +360,8 @@ def inside_read_all(data: str, seconds: float) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.compose", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="python -m benchmarks.compose", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer identities and steps")
     parser.add_argument("--down", action="store_true", help="down -v the stack at the end")
     sub = parser.add_subparsers(dest="inside")
@@ -368,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     probe.add_argument("probe", choices=("placement", "weights", "read-all"))
     probe.add_argument("checkpoints", nargs="*")
     probe.add_argument("--data", default=DATA)
-    probe.add_argument("--seconds", type=float, default=30.0)
+    probe.add_argument("--seconds", type=positive_float, default=30.0)
     args = parser.parse_args(argv)
     if args.inside:
         if args.probe == "placement":

@@ -9,7 +9,6 @@ Run from the repository root: ``.venv/bin/python -m benchmarks.eval [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -20,6 +19,7 @@ import numpy as np
 import scipy.io
 
 from hadoop import cli
+from hadoop.cli import ArgumentParser, non_negative_int, positive_int
 from training.evaluate import (
     METRICS,
     EvalProtocol,
@@ -143,16 +143,16 @@ def run(config: BenchConfig) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     defaults = BenchConfig()
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--mars-info",
         type=Path,
         default=defaults.mars_info,
         help=f"folder with {TEST_INFO} and {QUERY_IDX} (default: %(default)s, from the repo root)",
     )
-    parser.add_argument("--repeats", type=int, default=defaults.repeats)
+    parser.add_argument("--repeats", type=positive_int, default=defaults.repeats)
     parser.add_argument("--metric", choices=METRICS, default=defaults.metric)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--seed", type=non_negative_int, default=defaults.seed)
     parser.add_argument("--quick", action="store_true", help="one timed run per protocol")
     args = parser.parse_args(argv)
     if args.repeats < 1:

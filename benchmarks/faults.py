@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hadoop.blocks import block_locations, scrub
-from hadoop.cli import run
+from hadoop.cli import ArgumentParser, positive_int, run
 from hadoop.cluster import LocalCluster
 from hadoop.cluster.faults import corrupt_replica, wait_until_dead, wait_until_replicated
 from ingest.hdfs_io import HdfsFS, HdfsIOError
@@ -112,11 +112,11 @@ def stop_rack(cluster: LocalCluster, fs: HdfsFS, rack: str) -> tuple[int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="16/64/128 MiB instead of "
                         "128/512/1024 MiB")
-    parser.add_argument("--sizes", type=int, nargs="+", help="data sizes in MiB")
+    parser.add_argument("--sizes", type=positive_int, nargs="+", help="data sizes in MiB")
     args = parser.parse_args(argv)
     sizes = args.sizes or ([16, 64, 128] if args.quick else [128, 512, 1024])
 

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from hadoop.cli import run
+from hadoop.cli import ArgumentParser, int_in, positive_int, run
 from hadoop.cluster import LocalCluster
 from ingest.synthetic import SyntheticConfig, generate
 
@@ -44,11 +44,12 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="~5,000 frames instead of ~24,000")
-    parser.add_argument("--ids", type=int, help="identities to generate (sets the size)")
-    parser.add_argument("--rounds", type=int, default=2,
+    parser.add_argument("--ids", type=int_in(2, 9999),
+                        help="identities to generate (sets the size)")
+    parser.add_argument("--rounds", type=positive_int, default=2,
                         help="raw put and ingest runs, alternating; the best of each counts")
     args = parser.parse_args(argv)
     if args.rounds < 1:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from torch.utils.data import DataLoader
 
-from hadoop.cli import run
+from hadoop.cli import ArgumentParser, non_negative_int, run
 from hadoop.cluster import LocalCluster
 from hadoop.cluster.jmx import datanode_reads
 from hadoop.errors import ClusterError
@@ -142,10 +142,11 @@ def locality(cluster: LocalCluster, data: ShardedDataset) -> dict[str, float] | 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smaller dataset, fewer batches")
-    parser.add_argument("--max-gap", type=int, default=DEFAULT_MAX_GAP, metavar="BYTES",
+    parser.add_argument("--max-gap", type=non_negative_int, default=DEFAULT_MAX_GAP,
+                        metavar="BYTES",
                         help="clips of a batch whose byte ranges are at most this far apart "
                              "share a read (default %(default)s; 0: only overlapping ones)")
     args = parser.parse_args(argv)

@@ -14,7 +14,6 @@ Run from the repository root: ``.venv/bin/python -m benchmarks.model [--quick]``
 
 from __future__ import annotations
 
-import argparse
 import ctypes
 import multiprocessing
 import time
@@ -27,7 +26,7 @@ from typing import TypeVar
 import torch
 from torch import Tensor
 
-from hadoop.cli import run
+from hadoop.cli import ArgumentParser, positive_int, run
 from training.losses import reid_loss
 from training.model import (
     ModelConfig,
@@ -214,14 +213,16 @@ def run_isolated(pool: ProcessPoolExecutor, fn: Callable[..., R], *args: object)
 
 def parse_args(argv: list[str] | None) -> BenchConfig:
     defaults = BenchConfig()
-    parser = argparse.ArgumentParser(description="Cost of the NVAN network and its attention.")
+    parser = ArgumentParser(description="Cost of the NVAN network and its attention.")
     parser.add_argument(
         "--quick", action="store_true", help="one timed step each, NL blocks at 2 clips"
     )
     parser.add_argument("--device", default=defaults.device, help="cpu or cuda[:n]")
-    parser.add_argument("--threads", type=int, default=defaults.threads, help="CPU threads")
-    parser.add_argument("--steps", type=int, default=defaults.steps, help="timed full steps")
-    parser.add_argument("--nl-clips", type=int, default=defaults.nl_clips)
+    parser.add_argument("--threads", type=positive_int, default=defaults.threads,
+                        help="CPU threads")
+    parser.add_argument("--steps", type=positive_int, default=defaults.steps,
+                        help="timed full steps")
+    parser.add_argument("--nl-clips", type=positive_int, default=defaults.nl_clips)
     args = parser.parse_args(argv)
     cfg = BenchConfig(
         device=args.device, threads=args.threads, steps=args.steps, nl_clips=args.nl_clips

@@ -23,7 +23,6 @@ Run from the repository root: ``.venv/bin/python -m benchmarks.pipeline [--quick
 
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing
 import os
@@ -42,7 +41,7 @@ import torch.multiprocessing as mp
 from torch import Tensor
 
 from benchmarks.model import MARS_TRAIN_IDS, step_peak_mib
-from hadoop.cli import run
+from hadoop.cli import ArgumentParser, positive_int, run
 from training.losses import reid_loss
 from training.model import NVAN, ModelConfig, VideoReIDNet
 from training.pipeline import SCHEDULES, PipelineConfig, PipelineEngine
@@ -238,21 +237,22 @@ def run_pipeline(cfg: BenchConfig, schedule: str) -> list[dict[str, Any]]:
 
 def parse_args(argv: list[str] | None) -> BenchConfig:
     d = BenchConfig()
-    parser = argparse.ArgumentParser(description="Pipeline-parallel NVAN step on this machine.")
+    parser = ArgumentParser(description="Pipeline-parallel NVAN step on this machine.")
     parser.add_argument(
         "--quick", action="store_true", help="4 ids x 4 clips in 4 micro-batches, 2 timed steps"
     )
     parser.add_argument("--device", default=d.device, help="cpu, or cuda (one GPU per stage)")
-    parser.add_argument("--stages", type=int, default=d.stages)
-    parser.add_argument("--microbatches", type=int, default=d.microbatches)
+    parser.add_argument("--stages", type=positive_int, default=d.stages)
+    parser.add_argument("--microbatches", type=positive_int, default=d.microbatches)
     parser.add_argument(
         "--schedules",
         default=",".join(d.schedules),
         help="comma-separated, of gpipe and 1f1b; the first gives the headline figures",
     )
-    parser.add_argument("--ids", type=int, default=d.ids, help="identities per batch (P)")
-    parser.add_argument("--clips-per-id", type=int, default=d.clips_per_id, help="K of P x K")
-    parser.add_argument("--steps", type=int, default=d.steps, help="timed steps")
+    parser.add_argument("--ids", type=positive_int, default=d.ids, help="identities per batch (P)")
+    parser.add_argument("--clips-per-id", type=positive_int, default=d.clips_per_id,
+                        help="K of P x K")
+    parser.add_argument("--steps", type=positive_int, default=d.steps, help="timed steps")
     args = parser.parse_args(argv)
     unknown = set(args.schedules.split(",")) - set(SCHEDULES)
     if unknown:

@@ -11,7 +11,6 @@ Needs the built jar: mvn -B -q -f hadoop/pom.xml package (make setup does it).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import math
 import os
@@ -29,7 +28,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from hadoop.cli import run
+from hadoop.cli import (
+    ArgumentParser,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    run,
+)
 from hadoop.errors import ReidError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -241,21 +247,24 @@ def result_line(rows: Sequence[SimRow], seconds: float) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> BenchmarkConfig:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="8 racks x 6 nodes, 30,000 blocks (seconds)")
     parser.add_argument("--out", type=Path, default=REPO / "reports" / "placement",
                         help="directory for placement.csv and placement.png")
-    parser.add_argument("--racks", type=int, help="racks (default 25; quick 8)")
-    parser.add_argument("--nodes-per-rack", type=int, help="nodes per rack (default 40; quick 6)")
-    parser.add_argument("--blocks", type=int, help="blocks (default 1,000,000; quick 30,000)")
-    parser.add_argument("--epsilon", type=float, help="bounded-load cap epsilon (default 0.05)")
-    parser.add_argument("--rack-tolerance", type=float,
+    parser.add_argument("--racks", type=positive_int, help="racks (default 25; quick 8)")
+    parser.add_argument("--nodes-per-rack", type=positive_int,
+                        help="nodes per rack (default 40; quick 6)")
+    parser.add_argument("--blocks", type=positive_int,
+                        help="blocks (default 1,000,000; quick 30,000)")
+    parser.add_argument("--epsilon", type=positive_float,
+                        help="bounded-load cap epsilon (default 0.05)")
+    parser.add_argument("--rack-tolerance", type=non_negative_float,
                         help="relative capacity drift a rack's weight ignores (default 0.25)")
     parser.add_argument("--capacity", choices=("uniform", "mixed"),
                         help="node capacities: all equal, or mixed 1/2/3/4 units")
-    parser.add_argument("--trials", type=int, help="node changes averaged for movement")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--trials", type=positive_int, help="node changes averaged for movement")
+    parser.add_argument("--seed", type=non_negative_int, default=1)
     parser.add_argument("--java", default="java", help="java executable")
     args = parser.parse_args(argv)
     return BenchmarkConfig(out=args.out, quick=args.quick, racks=args.racks,

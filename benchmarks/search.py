@@ -18,7 +18,6 @@ feature version is deleted afterwards). No ANN library is compared: none is a de
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
 import tempfile
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hadoop.cli import ArgumentParser, non_negative_int, run
 from training.export import max_feature_difference
 from training.gallery import GalleryChunk
 from training.model import ModelConfig, VideoReIDNet, load_exported
@@ -148,13 +148,14 @@ def embed_rate(data_url: str, workers: int) -> float:
     return rate
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="galleries up to 100k, not 1M")
     parser.add_argument("--data", default=None,
                         help="a dataset in a running cluster, to time training.embed")
-    parser.add_argument("--workers", type=int, default=2, help="embed's loader workers")
-    args = parser.parse_args()
+    parser.add_argument("--workers", type=non_negative_int, default=2,
+                        help="embed's loader workers")
+    args = parser.parse_args(argv)
     sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
     results = search_sizes(sizes)
     diff = export_check()
@@ -167,7 +168,8 @@ def main() -> None:
           f"peak_mib_{label}={ours.peak_mib:.0f} numpy_peak_mib_{label}={plain.peak_mib:.0f} "
           f"top20_agreement_{label}={overlap:.4f} export_max_abs_diff={diff:.2e} "
           f"embed_tracklets_per_s={rate:.1f}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run(main))

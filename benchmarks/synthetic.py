@@ -24,7 +24,7 @@ from pathlib import Path
 
 import scipy.io
 
-from hadoop.cli import run
+from hadoop.cli import ArgumentParser, int_in, non_negative_int, run
 from ingest import mars, mars_stats
 from ingest.mars import DatasetSummary, read_mars
 from ingest.synthetic import SyntheticConfig, generate, make_plan
@@ -86,12 +86,13 @@ def _table(columns: Mapping[str, DatasetSummary]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="40 identities instead of 80")
-    parser.add_argument("--ids", type=int, help="identities to generate (overrides --quick)")
-    parser.add_argument("--workers", type=int, default=0, help="0: one per CPU")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ids", type=int_in(2, 9999),
+                        help="identities to generate (overrides --quick)")
+    parser.add_argument("--workers", type=non_negative_int, default=0, help="0: one per CPU")
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--mars-info", type=Path, help="folder with MARS's three .mat files")
     args = parser.parse_args(argv)
     config = SyntheticConfig(ids=args.ids or (40 if args.quick else 80), seed=args.seed,

@@ -19,7 +19,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from hadoop.cli import run
+from hadoop.cli import ArgumentParser, run
 from hadoop.cluster.jmx import NameNodeJmx, datanode_registered
 from hadoop.cluster.profiles import PROFILES, profile_flags
 from hadoop.errors import ClusterError
@@ -90,8 +90,8 @@ def _spark_workers_alive(url: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m hadoop.container", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="python3 -m hadoop.container", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for role in ("namenode", "datanode"):
         daemon = sub.add_parser(role, help=f"run the {role} in the foreground")

@@ -20,12 +20,15 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 from pyspark import SparkConf, SparkContext  # noqa: E402
 
+from hadoop.cli import ArgumentParser, entry_point, non_negative_int  # noqa: E402
+from ingest.errors import IngestError  # noqa: E402
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="spark-submit spark_jobs/scan.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="spark-submit spark_jobs/scan.py", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="hdfs://<namenode>/reid/<name>")
-    parser.add_argument("--partitions", type=int, default=0,
+    parser.add_argument("--partitions", type=non_negative_int, default=0,
                         help="minimum Spark tasks (default: one per shard file)")
     args = parser.parse_args(argv)
     if not args.data.startswith("hdfs://"):
@@ -40,8 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     fs = jvm_path.getFileSystem(sc._jsc.hadoopConfiguration())
     statuses = fs.globStatus(jvm_path) or []
     if not statuses:
-        print(f"error: no shards match {pattern}", file=sys.stderr)
-        return 2
+        raise IngestError(f"--data {args.data}: no shards match {pattern}")
     partitions = args.partitions or len(statuses)
     sizes = sc.binaryFiles(pattern, partitions).map(lambda kv: len(kv[1])).collect()
     print(json.dumps({"files": len(sizes), "bytes": sum(sizes),
@@ -49,5 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+cli = entry_point(main)
+
+if __name__ == "__main__":  # spark-submit runs this file as a script
+    cli()

@@ -20,12 +20,16 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import loader as bench_loader
+from benchmarks import pipeline as bench_pipeline
+from benchmarks import placement as bench_placement
 from hadoop import compose, shell
 from hadoop.cli import run
 from hadoop.cluster import __main__ as cluster_cli
 from ingest import mars, synthetic
 from spark_jobs import ingest as ingest_job
-from training import evaluate, experiments, export, train
+from spark_jobs import scan as scan_job
+from training import embed, evaluate, experiments, export, search, train
 
 REPO = Path(__file__).resolve().parents[1]
 NOWHERE = "hdfs://127.0.0.1:1/reid/none"  # never contacted: parsing fails first
@@ -92,6 +96,15 @@ BAD_INPUT: list[tuple[Main, list[str], str]] = [
      "argument --step: must be an integer >= 0"),
     (export.main, ["--checkpoint", NOWHERE, "--out", "m.pt", "--portable", "m.pt"],
      "--portable m.pt would overwrite --out"),
+    (search.main, ["--features", NOWHERE, "--query", "0001C1T0001", "--top-k", "0"],
+     "argument --top-k: must be an integer >= 1, not 0"),
+    (search.main, ["--features", NOWHERE, "--query-dir", "x", "--query-camera", "-1"],
+     "argument --query-camera: must be an integer >= 1"),
+    (search.main, ["--features", NOWHERE, "--query-dir", "x"], "--query-dir needs --model"),
+    (embed.main, ["--data", NOWHERE, "--model", "m.pt", "--workers", "-1"],
+     "argument --workers: must be an integer >= 0, not -1"),
+    (scan_job.main, ["--data", NOWHERE, "--partitions", "-4"],
+     "argument --partitions: must be an integer >= 0, not -4"),
     # spark_jobs/ingest.py (no Spark driver starts)
     (ingest_job.main, ["--source", "x", "--dest", NOWHERE, "--replication", "0"],
      "argument --replication: must be an integer in 1..16, not 0"),
@@ -113,6 +126,10 @@ BAD_INPUT: list[tuple[Main, list[str], str]] = [
     (cluster_cli.main, ["explode"], "argument command: invalid choice: 'explode'"),
     (compose.main, ["--write", "a.yml", "--check", "b.yml"], "not allowed with argument"),
     (shell.main, ["rm"], "unknown command 'rm': choose one of dfs, dfsadmin"),
+    # benchmarks
+    (bench_pipeline.main, ["--stages", "0"], "argument --stages: must be an integer >= 1"),
+    (bench_placement.main, ["--epsilon", "0"], "argument --epsilon: must be a number > 0"),
+    (bench_loader.main, ["--max-gap", "-1"], "argument --max-gap: must be an integer >= 0"),
     # the MARS validator and the generator
     (mars.main, ["validate", "/nonexistent/mars"], "/nonexistent/mars is not a directory"),
     (mars.main, ["validate", ".", "--show", "-1"], "argument --show: must be an integer >= 0"),

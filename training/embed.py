@@ -19,7 +19,6 @@ Features come from ``training.features.extract_features``, the code evaluation u
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -33,7 +32,7 @@ import pyarrow.parquet as pq
 import torch
 import torch.distributed as dist
 
-from hadoop.cli import entry_point, run
+from hadoop.cli import ArgumentParser, entry_point, non_negative_int
 from ingest.dataset import ShardedDataset, TrackletRecord, open_dataset
 from ingest.hdfs_io import HdfsFS
 from training.errors import TrainingError
@@ -183,7 +182,7 @@ def _join_process_group(device: str) -> tuple[int, int, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m training.embed",
         description="Embed a dataset's tracklets with an exported model: one Parquet feature "
                     "row per tracklet under <data>/features/<model version>/<split>/ in HDFS. "
@@ -192,12 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, required=True,
                         help="exported model file (python -m training.export)")
     parser.add_argument("--split", default="test", help="which split to embed")
-    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers")
+    parser.add_argument("--workers", type=non_negative_int, default=2,
+                        help="DataLoader workers")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    if args.workers < 0:
-        parser.error(f"--workers must be >= 0, got {args.workers}")
     exported = load_exported(args.model)
     rank, world, device = _join_process_group(args.device)
     try:
@@ -220,5 +218,5 @@ def main(argv: list[str] | None = None) -> int:
 
 cli = entry_point(main)
 
-if __name__ == "__main__":
-    raise SystemExit(run(main))
+if __name__ == "__main__":  # torchrun runs `-m training.embed`
+    cli()

@@ -18,7 +18,6 @@ frames, read from the dataset's shards in HDFS) with ``OUT/search.json`` holding
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ import numpy.typing as npt
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from hadoop.cli import entry_point, run
+from hadoop.cli import ArgumentParser, entry_point, positive_int
 from ingest.dataset import open_dataset
 from training.errors import TrainingError
 from training.features import frames_feature
@@ -162,7 +161,7 @@ def _evenly(count: int, most: int) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m training.search",
         description="Exact top-k search of an embedded gallery (python -m training.embed) for "
                     "a tracklet of the dataset or a folder of person crops; prints the matches "
@@ -175,24 +174,22 @@ def main(argv: list[str] | None = None) -> int:
                        help="a folder of person crops (JPEG/PNG), e.g. from new footage")
     parser.add_argument("--model", type=Path,
                         help="the exported model the gallery was embedded with (--query-dir)")
-    parser.add_argument("--query-camera", type=int, default=None,
+    parser.add_argument("--query-camera", type=positive_int, default=None,
                         help="camera of the --query-dir crops (for --exclude-same-camera)")
-    parser.add_argument("--top-k", type=int, default=20)
+    parser.add_argument("--top-k", type=positive_int, default=20)
     parser.add_argument("--metric", choices=METRICS, default="cosine")
     parser.add_argument("--exclude-same-camera", action="store_true",
                         help="only matches seen by other cameras than the query's")
     parser.add_argument("--rerank", action="store_true",
                         help="k-reciprocal re-ranking of the best --rerank-pool exact matches")
-    parser.add_argument("--rerank-pool", type=int, default=100)
-    parser.add_argument("--chunk-rows", type=int, default=4096,
+    parser.add_argument("--rerank-pool", type=positive_int, default=100)
+    parser.add_argument("--chunk-rows", type=positive_int, default=4096,
                         help="gallery rows scored at a time (bounds memory)")
-    parser.add_argument("--frames", type=int, default=4, help="frames shown per tracklet")
+    parser.add_argument("--frames", type=positive_int, default=4,
+                        help="frames shown per tracklet")
     parser.add_argument("--out", type=Path, default=Path("reports/search"))
     parser.add_argument("--device", default="cpu", help="device for --query-dir features")
     args = parser.parse_args(argv)
-    for flag in ("top_k", "rerank_pool", "chunk_rows", "frames"):
-        if getattr(args, flag) < 1:
-            parser.error(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}")
     if args.query_dir is not None and args.model is None:
         parser.error("--query-dir needs --model (the exported model the gallery was embedded "
                      "with) to compute the crops' feature")
@@ -265,4 +262,4 @@ def main(argv: list[str] | None = None) -> int:
 cli = entry_point(main)
 
 if __name__ == "__main__":
-    raise SystemExit(run(main))
+    cli()
