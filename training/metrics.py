@@ -275,16 +275,23 @@ def _stable_argsort(dist: npt.NDArray[np.floating]) -> IntArray:
     return (keys & np.uint64(0xFFFF_FFFF)).astype(np.int64)
 
 
-def ranking_keys(dist: npt.NDArray[np.float32], first_column: int = 0
+def ranking_keys(dist: npt.NDArray[np.float32], columns: npt.ArrayLike | None = None
                  ) -> npt.NDArray[np.uint64]:
     """One uint64 per float32 distance that sorts as the ranking does: by distance, ties by
-    column (``first_column`` + position, which must stay below 2**32). Keys are unique, so
-    any sort or partition of them gives the one stable order: the search ranks a gallery
-    chunk by chunk with them and gets evaluation's ranking exactly."""
+    column (``columns``, the gallery index of each column of ``dist``, below 2**32; default
+    0, 1, ...). Keys are unique, so any sort or partition of them gives the one stable order:
+    the search ranks a gallery chunk by chunk with them and gets evaluation's ranking exactly."""
     bits = (dist + np.float32(0.0)).view(np.uint32)  # + 0.0 turns -0.0 into +0.0: they tie
     ordered = np.where(bits >> 31, ~bits, bits | np.uint32(0x8000_0000)).astype(np.uint64)
-    columns = np.arange(first_column, first_column + dist.shape[1], dtype=np.uint64)
-    return (ordered << np.uint64(32)) | columns
+    index = np.arange(dist.shape[1]) if columns is None else np.asarray(columns)
+    return (ordered << np.uint64(32)) | index.astype(np.uint64)
+
+
+def key_distances(keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.float32]:
+    """The float32 distances that :func:`ranking_keys` encoded."""
+    ordered = (keys >> np.uint64(32)).astype(np.uint32)
+    bits = np.where(ordered >> 31, ordered & np.uint32(0x7FFF_FFFF), ~ordered)
+    return bits.view(np.float32)
 
 
 def _labels(

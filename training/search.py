@@ -32,7 +32,7 @@ from ingest.dataset import open_dataset
 from training.errors import TrainingError
 from training.features import frames_feature
 from training.gallery import FeatureGallery, GalleryChunk, GalleryMeta
-from training.metrics import METRICS, Metric, distance_matrix, ranking_keys
+from training.metrics import METRICS, Metric, distance_matrix, key_distances, ranking_keys
 from training.model.exported import load_exported
 from training.rerank import k_reciprocal_rerank
 from training.search_page import Match, QueryView, write_search_page
@@ -70,8 +70,9 @@ class TopK:
         self.k = k
         self.keys = np.full((queries, 0), _NONE, dtype=np.uint64)
 
-    def add(self, dist: FloatArray, first_row: int, excluded: BoolArray | None = None) -> None:
-        keys = ranking_keys(dist.astype(np.float32, copy=False), first_row)
+    def add(self, dist: FloatArray, rows: IntArray, excluded: BoolArray | None = None) -> None:
+        """Offer ``dist`` (queries x len(rows)), the distances to gallery ``rows``."""
+        keys = ranking_keys(dist.astype(np.float32, copy=False), rows)
         if excluded is not None:
             keys[excluded] = _NONE
         merged = np.concatenate([self.keys, keys], axis=1)
@@ -79,25 +80,80 @@ class TopK:
             merged = np.partition(merged, self.k - 1, axis=1)[:, : self.k]
         self.keys = merged
 
+    def worst(self) -> FloatArray:
+        """Per query, the k-th best distance so far (inf while fewer than k are known): a
+        gallery entry farther than this can no longer enter the top k."""
+        if self.keys.shape[1] < self.k:
+            return np.full(len(self.keys), np.inf, dtype=np.float32)
+        last = self.keys.max(axis=1)
+        return np.where(last == _NONE, np.float32(np.inf), key_distances(last))
+
     def ranking(self) -> Ranking:
         keys = np.sort(self.keys, axis=1)
         eligible = keys != _NONE
         rows = np.where(eligible, (keys & _LOW).astype(np.int64), -1)
-        ordered = (keys >> np.uint64(32)).astype(np.uint32)
-        bits = np.where(ordered >> 31, ordered & np.uint32(0x7FFF_FFFF), ~ordered)
-        distances = np.where(eligible, bits.view(np.float32), np.float32(np.nan))
+        distances = np.where(eligible, key_distances(keys), np.float32(np.nan))
         return Ranking(rows, distances.astype(np.float32))
 
 
 def rank_gallery(queries: FloatArray, chunks: Iterable[GalleryChunk], k: int, metric: Metric,
                  exclude: Exclusion | None = None) -> Ranking:
-    """Exact top-k of every query over a gallery given in chunks (in gallery order)."""
+    """Exact top-k of every query over a gallery given in chunks (in gallery order).
+
+    Cosine: each chunk is first scored in float32, and only the entries that could still enter
+    a query's top k (float32 distance within the float32 error bound of the k-th best) are
+    scored again exactly (``distance_matrix``, whose values do not depend on which columns
+    are computed together); all others are farther than the k-th best for certain. Euclidean
+    scores every entry exactly.
+    """
     top = TopK(len(queries), k)
+    approximate = _CosineFilter(queries) if metric == "cosine" else None
     for chunk in chunks:
-        dist = distance_matrix(queries, chunk.features, metric)
         mask = None if exclude is None else exclude(chunk.start, len(chunk.features))
-        top.add(dist, chunk.start, mask)
+        columns = np.arange(len(chunk.features))
+        if approximate is not None:
+            candidate = approximate.within(chunk.features, top.worst(), k)
+            if mask is not None:
+                candidate &= ~mask
+            columns = np.flatnonzero(candidate.any(axis=0))
+            if not len(columns):
+                continue
+            mask = ~candidate[:, columns]
+        elif mask is not None:
+            mask = mask[:, columns]
+        dist = distance_matrix(queries, chunk.features[columns], metric)
+        top.add(dist, chunk.start + columns, mask)
     return top.ranking()
+
+
+class _CosineFilter:
+    """float32 cosine distances with a bound on their error against the exact ones.
+
+    Unit vectors q, g: the float32 dot product of D terms is within D * u * sum|q_i g_i| <=
+    D * u of the true one (u = 2**-24, the unit roundoff; Higham, Accuracy and Stability of
+    Numerical Algorithms, 3.1), the float32 normalisations (of the query, and the division by
+    the gallery vector's norm) add a few u, and the exact distance is rounded to float32 (u
+    more); ``margin`` covers all of it with room.
+    """
+
+    def __init__(self, queries: FloatArray) -> None:
+        self.queries = torch.nn.functional.normalize(torch.as_tensor(queries).float(), dim=1)
+        self.margin = np.float32(1.25 * (queries.shape[1] + 16) * 2.0**-24)
+
+    def within(self, gallery: FloatArray, worst: FloatArray, k: int) -> BoolArray:
+        """Per query, the gallery rows that may still enter its top k, given its k-th best
+        exact distance so far (``worst``). After this chunk the k-th best is at most
+        ``bound``: ``worst``, or the chunk's own k-th best float32 distance plus the margin;
+        an entry whose float32 distance exceeds ``bound`` by more than the margin is farther
+        than that for certain."""
+        g = torch.as_tensor(gallery).float()
+        norms = torch.linalg.vector_norm(g, dim=1).clamp_(min=1e-12)  # as normalize() does
+        approx = (1.0 - (self.queries @ g.T) / norms).numpy()
+        bound = worst
+        if approx.shape[1] >= k:
+            kth = np.partition(approx, k - 1, axis=1)[:, k - 1]
+            bound = np.minimum(worst, kth + self.margin)
+        return approx <= (bound + self.margin)[:, None]
 
 
 def rerank(queries: FloatArray, exact: Ranking, gallery: FeatureGallery, k: int,

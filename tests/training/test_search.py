@@ -60,6 +60,21 @@ def test_chunked_top_k_is_the_first_k_of_a_stable_sort(metric: Metric, rows: int
         np.testing.assert_array_equal(alone.rows[0], want[q])
 
 
+@pytest.mark.parametrize("rows", [3, 50, 400])
+def test_near_ties_beyond_float32_resolution_rank_as_evaluation_ranks(rows: int) -> None:
+    """Gallery vectors a hair apart (their float32 distances differ by less than float32
+    rounding): the float32 pre-filter must hand every contender to the exact scoring."""
+    rng = np.random.default_rng(rows)
+    base = rng.normal(size=(8, 256)).astype(np.float32)
+    gallery = (base[rng.integers(0, 8, 400)]
+               + rng.normal(scale=1e-6, size=(400, 256))).astype(np.float32)
+    queries = (base[:5] + rng.normal(scale=1e-3, size=(5, 256))).astype(np.float32)
+    full = distance_matrix(queries, gallery, "cosine")
+    want = np.argsort(full, axis=1, kind="stable")[:, :30]
+    ranking = rank_gallery(queries, chunked(gallery, rows), 30, "cosine")
+    np.testing.assert_array_equal(ranking.rows, want)
+
+
 def test_excluded_entries_never_rank_and_missing_ranks_are_marked() -> None:
     rng = np.random.default_rng(0)
     gallery = rng.normal(size=(50, 4)).astype(np.float32)
