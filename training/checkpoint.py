@@ -25,6 +25,7 @@ import torch
 from ingest.hdfs_io import HdfsFS
 from training.errors import TrainingError
 from training.model import ModelConfig, VideoReIDNet
+from training.pipeline import PipelineError, merge_stage_states
 
 LATEST = "latest.json"
 
@@ -123,13 +124,17 @@ class CheckpointStore:
         return None if info.metrics is None else self.fs.read_file(f"{self.root}/{info.metrics}")
 
     def load_model(self, info: CheckpointInfo | None = None) -> VideoReIDNet:
-        """The unsplit model of a checkpoint: every stage's parameters merged, eval mode."""
+        """The unsplit model of a checkpoint: its stage files merged by the pipeline's
+        ``merge_stage_states`` (which refuses files of different splits or a stage missing or
+        repeated), loaded into an unsplit model, eval mode."""
         info = info or self.require_latest()
-        weights: dict[str, torch.Tensor] = {}
-        for stage in range(info.stages):
-            weights.update(self.load_stage(info, stage)["model"])
+        try:  # the engine's own merge: one split, every stage once
+            merged = merge_stage_states([self.load_stage(info, s) for s in range(info.stages)])
+        except (PipelineError, KeyError) as exc:
+            raise CheckpointError(f"{self.url} step {info.step} does not merge into one model: "
+                                  f"{exc}") from exc
         model = VideoReIDNet(info.config())
-        missing, unexpected = model.load_state_dict(weights, strict=False)
+        missing, unexpected = model.load_state_dict(merged["model"], strict=False)
         if missing or unexpected:
             raise CheckpointError(f"{self.url} step {info.step} does not fit the model: missing "
                                   f"{missing[:3]}, unexpected {unexpected[:3]}")
