@@ -111,6 +111,18 @@ def fraction_below_one(text: str) -> float:
     return value
 
 
+def one_line(exc: BaseException) -> str:
+    """The error's message on one line. An error raised in a worker process and re-raised by
+    torch's DataLoader carries the worker's traceback in its message; the message the worker
+    raised is that traceback's last line, and only it is kept."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if len(lines) > 2 and lines[1].startswith("Original Traceback"):
+        name = f"{type(exc).__name__}: "
+        last = lines[-1]
+        return last[last.index(name) + len(name):] if name in last else last
+    return " ".join(" ".join(lines).split())
+
+
 def run(main: Callable[[list[str]], int | None], argv: Sequence[str] | None = None) -> int:
     """Call ``main`` with ``argv`` (default: ``sys.argv[1:]``, less ``--debug``); map errors."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -122,7 +134,7 @@ def run(main: Callable[[list[str]], int | None], argv: Sequence[str] | None = No
     except ReidError as exc:
         if debug:
             raise
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line, always
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return USER_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

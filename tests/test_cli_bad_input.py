@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from torch.utils.data import DataLoader, Dataset
 
 from benchmarks import loader as bench_loader
 from benchmarks import pipeline as bench_pipeline
@@ -27,6 +28,7 @@ from hadoop import compose, shell
 from hadoop.cli import run
 from hadoop.cluster import __main__ as cluster_cli
 from ingest import mars, synthetic
+from ingest.dataset import DatasetError
 from spark_jobs import ingest as ingest_job
 from spark_jobs import scan as scan_job
 from training import embed, evaluate, experiments, export, search, train
@@ -166,6 +168,28 @@ def test_strict_validation_names_the_tree_and_exits_2(tmp_path: Path,
     (tmp_path / "info").mkdir()
     err = one_line_error(capsys, mars.main, ["validate", "--strict", str(tmp_path)])
     assert f"{tmp_path}/info/train_name.txt" in err
+
+
+class _BadShard(Dataset[int]):
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, index: int) -> int:
+        raise DatasetError(f"{NOWHERE}/shards/g0.shard: frame {index} lies beyond the shard")
+
+
+def test_an_error_in_a_loader_worker_is_its_own_one_line(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """torch re-raises a worker's error with the worker's traceback in its message; the user
+    sees the message the worker raised, not the traceback on one line."""
+
+    def main(argv: list[str]) -> int:
+        for _ in DataLoader(_BadShard(), num_workers=1):
+            pass
+        return 0
+
+    err = one_line_error(capsys, main, [])
+    assert err == f"error: {NOWHERE}/shards/g0.shard: frame 0 lies beyond the shard\n"
 
 
 def test_help_still_prints_usage(capsys: pytest.CaptureFixture[str]) -> None:

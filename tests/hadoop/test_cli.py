@@ -34,3 +34,11 @@ def test_a_bug_is_not_swallowed() -> None:
 def test_main_return_code_passes_through() -> None:
     assert run(lambda argv: 3, []) == 3
     assert run(lambda argv: None, []) == 0
+
+
+def test_a_message_of_several_lines_is_printed_on_one(capsys: pytest.CaptureFixture[str]) -> None:
+    def fails(argv: list[str]) -> int:
+        raise ClusterError("dn3 did not start; log tail:\n  line 1\n  line 2")
+
+    assert run(fails, []) == 2
+    assert capsys.readouterr().err == "error: dn3 did not start; log tail: line 1 line 2\n"
