@@ -154,11 +154,34 @@ class SplitSummary(TypedDict):
     gallery_tracklets: int
 
 
+class SkippedSummary(TypedDict):
+    tracklets: int
+    frames: int
+    whole_split: bool
+
+
 class DatasetSummary(TypedDict):
     train: SplitSummary
     test: SplitSummary
     all: SplitSummary
     problems: dict[str, int]
+    skipped: dict[str, SkippedSummary]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """What lenient mode left out of one split: tracklets (info rows not kept) and frames (name
+    lines not in a kept tracklet). ``cause`` is the problem that dropped the whole split (an
+    unreadable info, name or query file), None when only some tracklets were skipped. When a
+    whole split is dropped, the counts come from whichever of its files still reads."""
+
+    tracklets: int = 0
+    frames: int = 0
+    cause: Problem | None = None
+
+    def summary(self) -> SkippedSummary:
+        return {"tracklets": self.tracklets, "frames": self.frames,
+                "whole_split": self.cause is not None}
 
 
 @dataclass
@@ -168,6 +191,8 @@ class MarsDataset:
     root: Path
     tracklets: list[Tracklet]
     problems: list[Problem] = field(default_factory=list)
+    skipped: dict[Split, Skipped] = field(
+        default_factory=lambda: {split: Skipped() for split in SPLITS})
 
     def summary(self) -> DatasetSummary:
         counts: dict[str, int] = defaultdict(int)
@@ -178,6 +203,7 @@ class MarsDataset:
             "test": summarize([t for t in self.tracklets if t.split == "test"]),
             "all": summarize(self.tracklets),
             "problems": dict(sorted(counts.items())),
+            "skipped": {split: skipped.summary() for split, skipped in self.skipped.items()},
         }
 
 
@@ -326,14 +352,17 @@ def read_mars(root: Path, *, strict: bool = True, files: FileCheck = "list") -> 
     log = _ProblemLog(strict, root)
     folders = _Folders(root)
     tracklets: list[Tracklet] = []
+    skipped: dict[Split, Skipped] = {}
     for split in SPLITS:
-        tracklets.extend(_read_split(root, split, files, folders, log))
-    return MarsDataset(root, tracklets, log.problems)
+        kept, skipped[split] = _read_split(root, split, files, folders, log)
+        tracklets.extend(kept)
+    return MarsDataset(root, tracklets, log.problems, skipped)
 
 
 def _read_split(
     root: Path, split: Split, files: FileCheck, folders: _Folders, log: _ProblemLog
-) -> list[Tracklet]:
+) -> tuple[list[Tracklet], Skipped]:
+    """The split's usable tracklets, and what was skipped (lenient mode)."""
     names = _read_names(root, NAME_FILES[split], log)
     info = _read_matrix(root, INFO_FILES[split], INFO_VARIABLES[split], log)
     if info is not None and (info.ndim != 2 or info.shape[1] != 4):
@@ -342,12 +371,12 @@ def _read_split(
                    "(start, end, pid, camid)")
         info = None
     if names is None or info is None:
-        return []
+        return [], _whole_split(names, info, log)
     query_rows: set[int] = set()
     if split == "test":
         queries = _read_matrix(root, QUERY_FILE, QUERY_VARIABLE, log)
-        if queries is None:
-            return []  # without query_IDX the test roles are unknown
+        if queries is None:  # without query_IDX the test roles are unknown
+            return [], _whole_split(names, info, log)
         query_rows = _check_queries(queries.reshape(-1), info, log)
 
     name_file, info_file = NAME_FILES[split], INFO_FILES[split]
@@ -391,7 +420,20 @@ def _read_split(
     _check_coverage(owner, name_file, info_file, log)
     if files != "none":
         _check_folders(root, split, frames_of, folders, log)
-    return tracklets
+    skipped = Skipped(tracklets=len(info) - len(tracklets),
+                      frames=len(names) - sum(len(t.frames) for t in tracklets))
+    return tracklets, skipped
+
+
+def _whole_split(names: list[str] | None, info: np.ndarray | None, log: _ProblemLog) -> Skipped:
+    """A split dropped by the problem just reported, counted from the file that still reads:
+    info rows and their line ranges, or else the name list (a tracklet per name prefix)."""
+    if info is not None:
+        lengths = (int(end) - int(start) + 1 for start, end, _, _ in info.tolist())
+        return Skipped(len(info), sum(max(0, n) for n in lengths), log.problems[-1])
+    if names is not None:
+        return Skipped(len({name[:11] for name in names}), len(names), log.problems[-1])
+    return Skipped(cause=log.problems[-1])
 
 
 def _read_names(root: Path, name_file: str, log: _ProblemLog) -> list[str] | None:

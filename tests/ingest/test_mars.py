@@ -300,3 +300,29 @@ def test_cli_reports_problems_and_fails(tree: Path, capsys: pytest.CaptureFixtur
     assert "missing-frame 1" in err
     assert run(mars.main, ["validate", "--strict", str(tree)]) == 2
     assert "0004C2T0001F003.jpg does not exist" in capsys.readouterr().err
+
+
+# --- what lenient mode leaves out -----------------------------------------------------------
+
+
+def test_lenient_mode_counts_a_dropped_split(tree: Path) -> None:
+    """An unreadable info file drops its whole split: the dataset says which, why and how much
+    (tracklets and frames counted from the name list, which still reads)."""
+    _truncate(tree / TEST_INFO)
+    dataset = read_mars(tree, strict=False)
+    assert [t.tracklet_id for t in dataset.tracklets] == ALL_IDS[:len(TRAIN_IDS)]
+    test = dataset.skipped["test"]
+    assert (test.tracklets, test.frames) == (len(TEST_IDS), 20)
+    assert test.cause is not None
+    assert test.cause.file == TEST_INFO
+    assert dataset.skipped["train"] == mars.Skipped()
+    assert dataset.summary()["skipped"]["test"] == {"tracklets": 8, "frames": 20,
+                                                    "whole_split": True}
+
+
+def test_lenient_mode_counts_skipped_tracklets_and_frames(tree: Path) -> None:
+    (tree / "bbox_test/0004/0004C2T0001F003.jpg").unlink()  # a tracklet of 4 frames
+    _edit_matrix(tree, "train", 5, 1, 13)  # leaves line 14 (one frame) to no tracklet
+    dataset = read_mars(tree, strict=False)
+    assert dataset.skipped["test"] == mars.Skipped(tracklets=1, frames=4)
+    assert dataset.skipped["train"] == mars.Skipped(tracklets=0, frames=1)
