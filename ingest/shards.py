@@ -43,7 +43,10 @@ INDEX_SCHEMA = pa.schema([
     pa.field("frame_lengths", pa.list_(pa.int32()), nullable=False),
     pa.field("frame_names", pa.list_(pa.string()), nullable=False),
     pa.field("crc32", pa.uint32(), nullable=False),  # zlib.crc32 of the tracklet's bytes
-    pa.field("batch", pa.int32(), nullable=False),
+    pa.field("batch", pa.int32(), nullable=False),  # the manifest generation that packed it
+    # manifest.content_digest of the tracklet's source frames, quarantined ones included: what a
+    # re-run compares; null in an index written before it existed
+    pa.field("content", pa.string(), nullable=True),
 ])
 
 

@@ -1,9 +1,15 @@
 """The Spark ingest: a MARS tree -> shard files + tracklet index + manifest in HDFS.
 
-Driver: read and check the MARS metadata (``ingest.mars``, strict or lenient), plan each
-tracklet's identity group, list the planned identity folders to find missing frames, and decide
-whether there is anything to do (a re-run of the same ingest is a no-op; ``--append`` packs only
-tracklets the dataset does not have yet).
+Driver: read and check the MARS metadata (``ingest.mars``, strict or lenient; lenient mode may
+drop a whole split only where ``--allow-missing-split`` says so), plan each tracklet's identity
+group, list the planned identity folders to find missing frames, take the dataset's lease (which
+also clears staging that dead ingests left under the same root, see ``ingest.staging``), and
+decide whether there is anything to do. That decision compares content: every tracklet's frames
+are read and digested by Spark tasks (``manifest.content_digest``) and checked against the
+dataset's manifest and index. The same content is a no-op; the same tracklets from the same
+source with changed frames (a repaired tree) are ingested again; anything else is another
+dataset and is refused unless ``--replace``; ``--append`` packs only tracklets the dataset does
+not have yet, and refuses if those it has changed.
 
 Executors: the driver deals the plan's identity groups (tracklets in tracklet order) into bins of
 nearly equal source bytes, one Spark task per bin; each task reads its groups' JPEG bytes
@@ -11,14 +17,13 @@ straight from the source (``ingest.frame_source``), checks every frame's JPEG he
 tracklets into shards of about ``shard_size`` bytes and writes them into a staging directory with
 the dataset's replication and block size, through the project's HDFS layer. Bad frames are
 quarantined, never packed. Frame bytes are never shuffled: reading them with Spark's
-``binaryFile`` source and shuffling them to their group's task took half of the job's time
-(``benchmarks/ingest.py --quick``: 9.9 s before, 4.9 s after, Spark start-up excluded), and
-neither is the plan.
+``binaryFile`` source and shuffling them to their group's task took half of the job's time,
+and neither is the plan.
 
 Commit: the index (Parquet) and manifest are written into the staging directory, which is then
-renamed into place (a new dataset), swapped in (``--replace``) or merged (``--append``: shards
-and index part are moved in, then the manifest is atomically replaced, which is the commit).
-Until then the previous dataset is untouched.
+renamed into place (a new dataset), swapped in (``--replace``, or a repaired tree) or merged
+(``--append``: shards and index part are moved in, then the manifest is atomically replaced,
+which is the commit). Until then the previous dataset is untouched.
 """
 
 from __future__ import annotations
@@ -29,10 +34,9 @@ import io
 import platform
 import tempfile
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from posixpath import basename, dirname
@@ -46,7 +50,16 @@ from ingest import mars
 from ingest.errors import IngestError
 from ingest.frame_source import FrameSource
 from ingest.hdfs_io import HdfsFS, split_url
-from ingest.manifest import Batch, Manifest, ShardInfo, fingerprint, read_manifest, write_manifest
+from ingest.manifest import (
+    Generation,
+    Manifest,
+    ShardInfo,
+    content_digest,
+    fingerprint,
+    plan_digest,
+    read_manifest,
+    write_manifest,
+)
 from ingest.shards import (
     INDEX_DIR,
     Quarantined,
@@ -55,6 +68,7 @@ from ingest.shards import (
     index_table,
     pack_group,
 )
+from ingest.staging import Lease
 
 MIB = 1 << 20
 QUARANTINE_DIR = "quarantine"
@@ -72,6 +86,7 @@ class IngestConfig:
     append: bool = False
     replace: bool = False
     partitions: int = 0  # 0: Spark's default parallelism
+    allow_missing_split: tuple[str, ...] = ()  # splits lenient mode may drop whole
 
     def check(self) -> None:
         if self.append and self.replace:
@@ -85,6 +100,13 @@ class IngestConfig:
             raise IngestError(f"--replication must be in 1..16, not {self.replication}")
         if self.ids_per_group < 1:
             raise IngestError(f"--ids-per-group must be >= 1, not {self.ids_per_group}")
+        for split in self.allow_missing_split:
+            if split not in mars.SPLITS:
+                raise IngestError(f"--allow-missing-split {split!r}: a split is one of "
+                                  f"{', '.join(mars.SPLITS)}")
+        if self.allow_missing_split and self.strict:
+            raise IngestError("--allow-missing-split needs --lenient (strict mode stops at "
+                              "the first problem)")
         nn, path = split_url(self.dest)
         if nn is None or not path.strip("/"):
             raise IngestError(f"--dest {self.dest!r} must be hdfs://<namenode>/<dir>/<name>")
@@ -94,19 +116,33 @@ class IngestConfig:
 class IngestResult:
     status: str  # "created", "replaced", "appended" or "up-to-date"
     dest: str
-    batch: int | None
+    generation: int | None
     counts: dict[str, int]
     seconds: float
+    skipped: dict[str, dict[str, Any]] = field(default_factory=dict)  # Generation.skipped
 
     def summary(self) -> str:
         c = self.counts
         if self.status == "up-to-date":
             return f"ingest: {self.dest} is up to date ({c.get('tracklets', 0)} tracklets)"
         rate = c["bytes"] / MIB / self.seconds if self.seconds else 0.0
-        return (f"ingest {self.status} {self.dest} batch {self.batch}: {c['tracklets']} tracklets, "
-                f"{c['frames']} frames, {c['bytes'] / MIB:.1f} MiB in {c['shards']} shards, "
-                f"{c['quarantined_frames']} frames quarantined, {self.seconds:.1f} s "
-                f"({c['frames'] / self.seconds:.0f} frames/s, {rate:.1f} MiB/s)")
+        line = (f"ingest {self.status} {self.dest} generation {self.generation}: "
+                f"{c['tracklets']} tracklets, {c['frames']} frames, {c['bytes'] / MIB:.1f} MiB "
+                f"in {c['shards']} shards, {c['quarantined_frames']} frames quarantined, "
+                f"{c['dropped_tracklets']} tracklets dropped (no valid frame), "
+                f"{self.seconds:.1f} s ({c['frames'] / self.seconds:.0f} frames/s, "
+                f"{rate:.1f} MiB/s)")
+        if self.skipped:
+            line += "\nskipped by --lenient: " + "; ".join(
+                _skipped_text(split, s) for split, s in sorted(self.skipped.items()))
+        return line
+
+
+def _skipped_text(split: str, skipped: dict[str, Any]) -> str:
+    counts = f"{skipped['tracklets']} tracklets, {skipped['frames']} frames"
+    if skipped.get("cause"):
+        return f"{split} split dropped ({counts}): {skipped['cause']}"
+    return f"{split}: {counts} (see the manifest's problems)"
 
 
 # ---- driver --------------------------------------------------------------------------------
@@ -117,17 +153,12 @@ def run_ingest(sc: SparkContext, config: IngestConfig) -> IngestResult:
     began = time.monotonic()
     config.check()
     fs, dest = HdfsFS.for_url(config.dest)
+    source = FrameSource(config.source).source
     dataset = _read_metadata(config.source, config.strict)
+    skipped = _skipped(dataset, config)
     plan = [TrackletToPack(t.tracklet_id, t.pid, t.camid, t.split, t.role,
                             group_of(t.pid, t.camid, config.ids_per_group), t.frames)
             for t in dataset.tracklets]
-    existing = read_manifest(fs, dest)
-    if existing is not None and config.append:
-        known = _existing_ids(fs, dest, existing)
-        plan = [t for t in plan if t.tracklet_id not in known]
-    if not plan:
-        return _up_to_date(config, existing, began)
-
     sizes = FrameSource(config.source).sizes(sorted({dirname(f) for t in plan for f in t.frames}))
     missing = [(t.tracklet_id, f) for t in plan for f in t.frames if f not in sizes]
     if missing and config.strict:
@@ -135,39 +166,68 @@ def run_ingest(sc: SparkContext, config: IngestConfig) -> IngestResult:
         raise IngestError(f"{len(missing)} frames listed in {config.source}/info are missing "
                           f"(e.g. {shown}); fix the tree or pass --lenient to quarantine them")
     print_ = functools.partial(print, flush=True)
-    stamp = fingerprint(plan, sizes)
-    if existing is not None and not (config.append or config.replace):
-        if [b.fingerprint for b in existing.batches] == [stamp]:
+    with Lease(fs, dest) as lease:  # also removes staging that dead ingests left here
+        existing = read_manifest(fs, dest)
+        mode = "replace" if config.replace and existing is not None else "create"
+        if existing is not None and config.append:
+            plan = _new_tracklets(sc, config, fs, dest, existing, plan, sizes)
+            mode = "append"
+        elif existing is not None and not config.replace:
+            if _unchanged(sc, config, fs, dest, existing, plan, sizes, source):
+                plan = []
+            else:
+                mode = "replace"
+        if not plan:
             return _up_to_date(config, existing, began)
-        raise IngestError(f"{config.dest} already holds a different dataset; pass --append to "
-                          "add the new tracklets or --replace to rebuild it")
 
-    batch = len(existing.batches) if existing is not None and config.append else 0
-    staging = _fresh_staging(fs, dest)
-    print_(f"ingest: packing {len(plan)} tracklets into {fs.url}{staging} (batch {batch})")
-    shards, rows, quarantine = _pack(sc, config, plan, sizes, fs.url + staging, batch)
-    counts = {"tracklets": len(rows), "frames": sum(r["num_frames"] for r in rows),
-              "bytes": sum(s.bytes for s in shards), "shards": len(shards),
-              "quarantined_frames": sum(1 for q in quarantine if q["frame"]),
-              "dropped_tracklets": sum(1 for q in quarantine if not q["frame"]),
-              "skipped_tracklets": sum(1 for p in dataset.problems if p.row is not None)}
-    index_rel = f"{INDEX_DIR}/batch-{batch:03d}.parquet"
-    table = index_table(rows)
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
-    fs.write_file(f"{staging}/{index_rel}", buffer.getvalue(), replication=config.replication)
-    new_batch = Batch(
-        batch=batch, source=config.source, fingerprint=stamp,
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
-        params={k: v for k, v in asdict(config).items() if k not in ("source", "dest")},
-        versions=_versions(sc), counts=counts, index=index_rel, shards=shards,
-        quarantine=quarantine,
-        problems=dataset.summary()["problems"])
-    batches = [*existing.batches, new_batch] if existing is not None and config.append else [
-        new_batch]
-    manifest = Manifest(name=basename(dest), batches=batches)
-    status = _commit(fs, staging, dest, manifest, existing, config)
-    return IngestResult(status, config.dest, batch, counts, time.monotonic() - began)
+        number = len(existing.generations) if mode == "append" and existing else 0
+        print_(f"ingest: packing {len(plan)} tracklets into {fs.url}{lease.staging} "
+               f"(generation {number})")
+        shards, rows, quarantine, contents = _pack(sc, config, plan, sizes,
+                                                   fs.url + lease.staging, number)
+        counts = {"tracklets": len(rows), "frames": sum(r["num_frames"] for r in rows),
+                  "bytes": sum(s.bytes for s in shards), "shards": len(shards),
+                  "quarantined_frames": sum(1 for q in quarantine if q["frame"]),
+                  "dropped_tracklets": sum(1 for q in quarantine if not q["frame"]),
+                  "skipped_tracklets": sum(s["tracklets"] for s in skipped.values()),
+                  "skipped_frames": sum(s["frames"] for s in skipped.values())}
+        index_rel = f"{INDEX_DIR}/batch-{number:03d}.parquet"
+        table = index_table(rows)
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer, compression="zstd")
+        fs.write_file(f"{lease.staging}/{index_rel}", buffer.getvalue(),
+                      replication=config.replication)
+        generation = Generation(
+            number=number, source=source, fingerprint=fingerprint(plan, contents),
+            plan=plan_digest(plan), created=datetime.now(UTC).isoformat(timespec="seconds"),
+            params={k: v for k, v in asdict(config).items() if k not in ("source", "dest")},
+            versions=_versions(sc), counts=counts, index=index_rel, shards=shards,
+            quarantine=quarantine, problems=dataset.summary()["problems"], skipped=skipped)
+        generations = [*existing.generations, generation] if mode == "append" and existing \
+            else [generation]
+        manifest = Manifest(name=basename(dest), generations=generations)
+        lease.check()
+        status = _commit(fs, lease, dest, manifest, mode)
+    return IngestResult(status, config.dest, number, counts, time.monotonic() - began, skipped)
+
+
+def _skipped(dataset: mars.MarsDataset, config: IngestConfig) -> dict[str, dict[str, Any]]:
+    """What lenient mode left out, per split; a whole split only where the flag allows it."""
+    out: dict[str, dict[str, Any]] = {}
+    for split, skipped in dataset.skipped.items():
+        cause = skipped.cause
+        if cause is not None:
+            text = " ".join(f"{config.source.rstrip('/')}/{cause.file}: {cause.reason}".split())
+            if split not in config.allow_missing_split:
+                raise IngestError(
+                    f"{text}; this drops the whole {split} split ({skipped.tracklets} "
+                    f"tracklets, {skipped.frames} frames): fix the file, or pass "
+                    f"--allow-missing-split {split} to ingest without it")
+            out[split] = {"tracklets": skipped.tracklets, "frames": skipped.frames,
+                          "cause": text}
+        elif skipped.tracklets or skipped.frames:
+            out[split] = {"tracklets": skipped.tracklets, "frames": skipped.frames}
+    return out
 
 
 def _read_metadata(source: str, strict: bool) -> mars.MarsDataset:
@@ -194,12 +254,66 @@ def _read_metadata(source: str, strict: bool) -> mars.MarsDataset:
     return dataset
 
 
-def _existing_ids(fs: HdfsFS, dest: str, manifest: Manifest) -> set[str]:
-    ids: set[str] = set()
+def _stored_contents(fs: HdfsFS, dest: str, manifest: Manifest) -> dict[str, str | None]:
+    """Content digest of every tracklet the dataset holds (None: an index from before digests)."""
+    contents: dict[str, str | None] = {}
     for part in manifest.index_parts:
-        table = pq.read_table(io.BytesIO(fs.read_file(f"{dest}/{part}")), columns=["tracklet_id"])
-        ids.update(table.column("tracklet_id").to_pylist())
-    return ids
+        data = io.BytesIO(fs.read_file(f"{dest}/{part}"))
+        columns = [c for c in ("tracklet_id", "content")
+                   if c in pq.ParquetFile(data).schema_arrow.names]
+        table = pq.read_table(data, columns=columns)
+        ids = table.column("tracklet_id").to_pylist()
+        digests = table.column("content").to_pylist() if "content" in columns else [None] * len(ids)
+        contents.update(zip(ids, digests, strict=True))
+    return contents
+
+
+def _changed(stored: dict[str, str | None], current: dict[str, str]) -> list[str]:
+    return sorted(t for t, digest in current.items() if t in stored and stored[t] != digest)
+
+
+def _new_tracklets(sc: SparkContext, config: IngestConfig, fs: HdfsFS, dest: str,
+                   existing: Manifest, plan: list[TrackletToPack], sizes: dict[str, int],
+                   ) -> list[TrackletToPack]:
+    """``--append``: the tracklets the dataset does not have yet. Those it has must have the
+    same content in the source; appending never rewrites what is there."""
+    stored = _stored_contents(fs, dest, existing)
+    shared = [t for t in plan if t.tracklet_id in stored]
+    changed = _changed(stored, _contents(sc, config, shared, sizes))
+    if changed:
+        raise IngestError(
+            f"{config.dest} holds different content for {len(changed)} of the {len(shared)} "
+            f"tracklets it shares with {config.source} (e.g. {', '.join(changed[:3])}); "
+            "--append only adds tracklets: pass --replace to rebuild the dataset")
+    return [t for t in plan if t.tracklet_id not in stored]
+
+
+def _unchanged(sc: SparkContext, config: IngestConfig, fs: HdfsFS, dest: str,
+               existing: Manifest, plan: list[TrackletToPack], sizes: dict[str, int],
+               source: str) -> bool:
+    """A plain re-run over an existing dataset: True if it holds exactly this plan and content
+    (nothing to do), False if it is this source's dataset whose frames changed since (rebuild
+    it); any other dataset is refused. Compares content, read from the source and digested
+    by Spark tasks."""
+    contents = _contents(sc, config, plan, sizes)
+    [first, *later] = existing.generations
+    if not later and first.fingerprint == fingerprint(plan, contents):
+        return True
+    sources = sorted({g.source for g in existing.generations})
+    if not later and first.plan == plan_digest(plan) and first.source == source:
+        changed = _changed(_stored_contents(fs, dest, existing), contents)
+        print(f"ingest: the frames of {len(changed)} tracklets of {config.source} changed "
+              f"since {config.dest} was ingested (e.g. {', '.join(changed[:3])}): rebuilding it",
+              flush=True)
+        return False
+    if later or first.plan != plan_digest(plan):
+        why = f"other tracklets than {config.source} lists"
+    else:
+        why = f"the same tracklets with other frame content than {config.source}"
+    raise IngestError(
+        f"{config.dest} already holds a different dataset ({why}; ingested from "
+        f"{', '.join(sources)}); pass --append to add the new tracklets or --replace to "
+        f"rebuild it from {config.source}")
 
 
 def _up_to_date(config: IngestConfig, existing: Manifest | None, began: float) -> IngestResult:
@@ -207,28 +321,27 @@ def _up_to_date(config: IngestConfig, existing: Manifest | None, began: float) -
     return IngestResult("up-to-date", config.dest, None, counts, time.monotonic() - began)
 
 
-def _fresh_staging(fs: HdfsFS, dest: str) -> str:
-    """A new staging directory beside ``dest``; stale ones of earlier dead runs are removed
-    (one writer per dataset at a time)."""
-    parent, name = dirname(dest), basename(dest)
-    area = f"{parent}/.staging"
-    if fs.exists(area):
-        for status in fs.list(area):
-            if basename(status.path).startswith(f"{name}."):
-                fs.delete(f"{area}/{basename(status.path)}", recursive=True)
-    staging = f"{area}/{name}.{uuid.uuid4().hex[:12]}"
-    fs.mkdirs(staging)
-    return staging
+def _contents(sc: SparkContext, config: IngestConfig, plan: list[TrackletToPack],
+              sizes: dict[str, int]) -> dict[str, str]:
+    """Content digest of each planned tracklet, its frames read where the packer would read
+    them (one Spark task per bin, as in :func:`_pack`)."""
+    if not plan:
+        return {}
+    bins = balanced_bins(plan, sizes, config.partitions or sc.defaultParallelism * 2)
+    digest = functools.partial(_digest_partition, source=FrameSource(config.source))
+    return dict(sc.parallelize(bins, len(bins)).mapPartitions(digest).collect())
 
 
 def _pack(sc: SparkContext, config: IngestConfig, plan: list[TrackletToPack],
-          sizes: dict[str, int], staging_url: str, batch: int,
-          ) -> tuple[list[ShardInfo], list[dict[str, Any]], list[dict[str, str]]]:
-    """One Spark task per bin of identity groups, bins balanced by source bytes."""
+          sizes: dict[str, int], staging_url: str, generation: int,
+          ) -> tuple[list[ShardInfo], list[dict[str, Any]], list[dict[str, str]],
+                     dict[str, str]]:
+    """One Spark task per bin of identity groups, bins balanced by source bytes. Returns the
+    shards, index rows, quarantine records and every planned tracklet's content digest."""
     partitions = config.partitions or sc.defaultParallelism * 2
     bins = balanced_bins(plan, sizes, partitions)
     packer = functools.partial(_pack_partition, source=FrameSource(config.source),
-                               staging_url=staging_url, batch=batch,
+                               staging_url=staging_url, generation=generation,
                                shard_size=config.shard_size, replication=config.replication,
                                block_size=config.block_size)
     results = sc.parallelize(bins, len(bins)).mapPartitions(packer).collect()
@@ -236,7 +349,9 @@ def _pack(sc: SparkContext, config: IngestConfig, plan: list[TrackletToPack],
     rows = [item for kind, item in results if kind == "row"]
     quarantine = sorted((item for kind, item in results if kind == "quarantine"),
                         key=lambda q: (q["tracklet_id"], q["frame"]))
-    return sorted(shards, key=lambda s: s.path), rows, quarantine
+    contents = {item["tracklet_id"]: item["digest"] for kind, item in results
+                if kind == "content"}
+    return sorted(shards, key=lambda s: s.path), rows, quarantine, contents
 
 
 def balanced_bins(plan: list[TrackletToPack], sizes: dict[str, int], count: int,
@@ -263,13 +378,14 @@ def _versions(sc: SparkContext) -> dict[str, str]:
             "pyarrow": pa.__version__, "format": "1"}
 
 
-def _commit(fs: HdfsFS, staging: str, dest: str, manifest: Manifest,
-            existing: Manifest | None, config: IngestConfig) -> str:
-    if existing is not None and config.append:
-        for batch_shards in manifest.batches[-1].shards:
-            fs.mkdirs(f"{dest}/{dirname(batch_shards.path)}")
-            fs.rename(f"{staging}/{batch_shards.path}", f"{dest}/{batch_shards.path}")
-        index = manifest.batches[-1].index
+def _commit(fs: HdfsFS, lease: Lease, dest: str, manifest: Manifest, mode: str) -> str:
+    """Publish the staged generation: ``mode`` "create", "replace" or "append"."""
+    staging = lease.staging
+    if mode == "append":
+        for shard in manifest.generations[-1].shards:
+            fs.mkdirs(f"{dest}/{dirname(shard.path)}")
+            fs.rename(f"{staging}/{shard.path}", f"{dest}/{shard.path}")
+        index = manifest.generations[-1].index
         fs.mkdirs(f"{dest}/{INDEX_DIR}")
         fs.rename(f"{staging}/{index}", f"{dest}/{index}")
         if fs.exists(f"{staging}/{QUARANTINE_DIR}"):
@@ -278,27 +394,43 @@ def _commit(fs: HdfsFS, staging: str, dest: str, manifest: Manifest,
                 name = basename(status.path)
                 fs.rename(f"{staging}/{QUARANTINE_DIR}/{name}", f"{dest}/{QUARANTINE_DIR}/{name}")
         write_manifest(fs, dest, manifest)  # the commit point of an append
-        fs.delete(staging, recursive=True)
         return "appended"
     write_manifest(fs, staging, manifest)
     fs.mkdirs(dirname(dest))
-    if existing is None:
+    if mode == "create":
         fs.rename(staging, dest)
         return "created"
-    trash = f"{dirname(staging)}/{basename(dest)}.replaced-{uuid.uuid4().hex[:8]}"
-    fs.rename(dest, trash)
+    # Parked under the lease's token: should this process die between the two renames, the
+    # next cleanup of the staging area moves the old dataset back (see ingest.staging).
+    fs.rename(dest, lease.parked)
     fs.rename(staging, dest)
-    fs.delete(trash, recursive=True)
+    fs.delete(lease.parked, recursive=True)
     return "replaced"
 
 
 # ---- executors -----------------------------------------------------------------------------
 
+def _digest_partition(bins: Iterable[list[list[TrackletToPack]]], *, source: FrameSource,
+                      ) -> Iterator[tuple[str, str]]:
+    """(tracklet id, content digest) of every tracklet of one bin."""
+    for bin_ in bins:
+        for members in bin_:
+            for t in members:
+                yield t.tracklet_id, content_digest([source.read(frame) for frame in t.frames])
+
+
 def _pack_partition(bins: Iterable[list[list[TrackletToPack]]], *, source: FrameSource,
-                    staging_url: str, batch: int, shard_size: int, replication: int,
+                    staging_url: str, generation: int, shard_size: int, replication: int,
                     block_size: int) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Pack the groups of one bin; yields ("shard"|"row"|"quarantine", record)."""
+    """Pack the groups of one bin; yields ("shard"|"row"|"quarantine"|"content", record)."""
     fs, staging = HdfsFS.for_url(staging_url)
+    contents: dict[str, str] = {}
+
+    def read(t: TrackletToPack) -> tuple[TrackletToPack, list[bytes | None]]:
+        frames = [source.read(frame) for frame in t.frames]
+        contents[t.tracklet_id] = content_digest(frames)
+        return t, frames
+
     groups = (members for bin_ in bins for members in bin_)
     # One shard is written (the DataNode pipeline's acknowledgements awaited) while the next is
     # read and checked; at most two shards are held per task. A failed write fails the task.
@@ -307,8 +439,8 @@ def _pack_partition(bins: Iterable[list[list[TrackletToPack]]], *, source: Frame
         for members in groups:
             group = members[0].group
             quarantine: list[Quarantined] = []
-            tracklets = ((t, [source.read(frame) for frame in t.frames]) for t in members)
-            for shard in pack_group(group, batch, tracklets, shard_size, quarantine):
+            tracklets = (read(t) for t in members)
+            for shard in pack_group(group, generation, tracklets, shard_size, quarantine):
                 digest = hashlib.sha256()
                 for chunk in shard.chunks:
                     digest.update(chunk)
@@ -319,12 +451,15 @@ def _pack_partition(bins: Iterable[list[list[TrackletToPack]]], *, source: Frame
                 yield "shard", {"path": shard.path, "bytes": shard.size,
                                 "sha256": digest.hexdigest(), "tracklets": len(shard.rows)}
                 for row in shard.rows:
-                    yield "row", row
+                    yield "row", {**row, "content": contents[str(row["tracklet_id"])]}
             for item in quarantine:
                 if item.data:  # keep refused bytes aside for inspection
                     fs.write_file(
-                        f"{staging}/{QUARANTINE_DIR}/b{batch:03d}-{basename(item.frame)}",
+                        f"{staging}/{QUARANTINE_DIR}/b{generation:03d}-{basename(item.frame)}",
                         item.data, replication=replication, overwrite=True)
                 yield "quarantine", item.record()
+            for tracklet_id, content in contents.items():
+                yield "content", {"tracklet_id": tracklet_id, "digest": content}
+            contents.clear()
         if writing is not None:
             writing.result()

@@ -148,7 +148,7 @@ class Lease:
         directory; :class:`StagingError` naming the holder if a live ingest has the dataset."""
         clean(self.fs, self.area)
         try:
-            self.fs.write_file(self.path, self.record.to_json(), replication=3)
+            self.fs.write_file(self.path, self.record.to_json())
         except FileExistsError:
             holder = read_lease(self.fs, self.path)
             who = f" ({holder.owner}, token {holder.token})" if holder else ""
@@ -174,9 +174,13 @@ class Lease:
             self._renewer.join()
         if self._lost is not None:
             return
-        for path in (self.staging, self.parked):
-            if self.fs.exists(path):
-                self.fs.delete(path, recursive=True)
+        if self.fs.exists(self.parked):  # the run failed inside a swap
+            if self.fs.exists(self.dest):
+                self.fs.delete(self.parked, recursive=True)
+            else:
+                self.fs.rename(self.parked, self.dest)
+        if self.fs.exists(self.staging):
+            self.fs.delete(self.staging, recursive=True)
         holder = read_lease(self.fs, self.path)
         if holder is not None and holder.token == self.token:
             self.fs.delete(self.path)
@@ -198,8 +202,7 @@ class Lease:
                           f"{self.fs.url}{self.path} while this one ran (was it paused for "
                           f"more than {LEASE_TTL_S:.0f} s?); nothing was committed")
             return
-        self.fs.write_file(self.path, self.record.to_json(), replication=3,
-                           overwrite=holder is not None)
+        self.fs.write_file(self.path, self.record.to_json(), overwrite=holder is not None)
 
 
 def read_lease(fs: HdfsFS, path: str) -> LeaseRecord | None:

@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Spark tasks packing shards (default: 2 x Spark parallelism)")
     parser.add_argument("--lenient", action="store_true",
                         help="skip and count naming/index problems instead of failing")
+    parser.add_argument("--allow-missing-split", action="append", default=[],
+                        choices=("train", "test"), metavar="SPLIT",
+                        help="with --lenient: let an unreadable info/name/query file drop the "
+                             "whole SPLIT (train or test; repeatable); without it that is an "
+                             "error naming the file")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--append", action="store_true",
                       help="add tracklets the dataset does not have yet; old shards untouched")
@@ -69,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         source=args.source, dest=args.dest, shard_size=args.shard_size_mib * MIB,
         block_size=args.block_size_mib * MIB, replication=args.replication,
         ids_per_group=args.ids_per_group, strict=not args.lenient, append=args.append,
-        replace=args.replace, partitions=args.partitions)
+        replace=args.replace, partitions=args.partitions,
+        allow_missing_split=tuple(args.allow_missing_split))
     config.check()  # before a Spark driver starts
     # Python workers run the driver's interpreter unless the environment says otherwise.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

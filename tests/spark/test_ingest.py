@@ -105,7 +105,7 @@ def test_shards_have_three_replicas_on_two_racks(ingested: str) -> None:
     fs, root = HdfsFS.for_url(ingested)
     manifest = read_manifest(fs, root)
     assert manifest is not None
-    for shard in manifest.batches[0].shards:
+    for shard in manifest.generations[0].shards:
         status = fs.status(f"{root}/{shard.path}")
         assert status.replication == 3
         assert status.blocksize == MIB
@@ -118,7 +118,7 @@ def test_corrupt_jpeg_is_quarantined(ingested: str, source: Path) -> None:
     fs, root = HdfsFS.for_url(ingested)
     manifest = read_manifest(fs, root)
     assert manifest is not None
-    [entry] = manifest.batches[0].quarantine
+    [entry] = manifest.generations[0].quarantine
     assert entry["reason"] == "not a JPEG (no SOI marker)"
     bad_name = entry["frame"].rsplit("/", 1)[-1]
     assert all(bad_name not in r["frame_names"] for r in load_index(fs, root))  # type: ignore[operator]
