@@ -34,8 +34,8 @@ from posixpath import basename, dirname
 from typing import Literal
 
 from hadoop.cli import run
-from hadoop.errors import ReidError
-from ingest.hdfs_io import HdfsFS, split_url
+from ingest.errors import IngestError
+from ingest.hdfs_io import HdfsFS, HdfsIOError, split_url
 
 STAGING_DIR = ".staging"
 LEASE_SUFFIX = ".lease"
@@ -45,7 +45,7 @@ RENEW_S = 30.0
 _OWNED = re.compile(r"(?P<name>.+)\.(?P<token>[0-9a-f]{12})(?P<parked>\.replaced)?")
 
 
-class StagingError(ReidError):
+class StagingError(IngestError):
     """A dataset's staging is held by another ingest, or this ingest lost its lease."""
 
 
@@ -189,7 +189,7 @@ class Lease:
         while not self._stop.wait(RENEW_S):
             try:
                 self._renew()
-            except (OSError, RuntimeError) as exc:  # HDFS briefly away: the next try may work
+            except (OSError, RuntimeError, HdfsIOError) as exc:  # HDFS away: try again later
                 print(f"ingest: could not renew the lease {self.fs.url}{self.path}: {exc}",
                       flush=True)
 
