@@ -21,6 +21,7 @@ from ingest import mars
 from ingest.hdfs_io import HdfsFS
 from ingest.manifest import read_manifest
 from ingest.spark_ingest import MIB, IngestConfig, IngestError, run_ingest
+from ingest.staging import Lease, StagingError
 from tests.spark.test_ingest import load_index, spark_submit
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
@@ -140,6 +141,22 @@ def test_ingest_never_deletes_a_live_ingests_staging(cluster: LocalCluster, smal
     out = proc.stdout.read() if proc.stdout else ""
     assert proc.returncode == 0, out[-3000:]
     assert read_manifest(fs, "/reid/live/foo.v2") is not None
+
+
+def test_one_ingest_at_a_time_holds_a_dataset(cluster: LocalCluster,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second taker is refused, also when it races past the existence check: HDFS's
+    rename onto an existing lease fails."""
+    fs = HdfsFS(cluster.namenode_url)
+    with Lease(fs, "/reid/busy/x") as held:
+        assert fs.exists(held.staging)
+        with pytest.raises(StagingError, match=r"being ingested by another run \(pid"):
+            Lease(fs, "/reid/busy/x").acquire()
+        racer = HdfsFS(cluster.namenode_url)
+        monkeypatch.setattr(racer, "exists", lambda path: False)
+        with pytest.raises(StagingError, match="being ingested by another run"):
+            Lease(racer, "/reid/busy/x").acquire()
+    assert [s.path for s in fs.list("/reid/busy/.staging")] == []
 
 
 def test_killed_ingest_staging_is_removed_by_the_next_ingest_of_any_dataset(
