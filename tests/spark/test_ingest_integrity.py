@@ -4,12 +4,14 @@ staging behind, or drop a whole split without saying so."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,20 +108,25 @@ def test_same_names_other_content_is_a_different_dataset(cluster: LocalCluster, 
 
 # ---- 6 and 7: staging belongs to a live ingest or to nobody -----------------------------------
 
+Stopped = tuple[subprocess.Popen[str], str, str]
+
+
 @pytest.fixture
-def stopped_ingest(cluster: LocalCluster, small_mars: Path,
-                   ) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """An ingest of ``/reid/live/foo.v2`` paused (SIGSTOP) while it stages: alive, quiet."""
+def stopped_ingest(cluster: LocalCluster, small_mars: Path) -> Iterator[Stopped]:
+    """An ingest of ``<root>/foo.v2`` (a fresh root) paused (SIGSTOP) while it stages: alive
+    and quiet. Yields the process, its staging directory and the root."""
     fs = HdfsFS(cluster.namenode_url)
+    root = f"/reid/live-{uuid.uuid4().hex[:6]}"
     proc = spark_submit("--source", str(small_mars), "--dest",
-                        f"{cluster.namenode_url}/reid/live/foo.v2", "--shard-size-mib", "1",
+                        f"{cluster.namenode_url}{root}/foo.v2", "--shard-size-mib", "1",
                         "--block-size-mib", "1", wait=False)
     try:
-        staging = started_staging(fs, "/reid/live/.staging", "foo.v2", proc)
+        staging = started_staging(fs, f"{root}/.staging", "foo.v2", proc)
         os.killpg(proc.pid, signal.SIGSTOP)
-        yield proc, staging
+        yield proc, staging, root
     finally:
-        os.killpg(proc.pid, signal.SIGCONT)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGCONT)
         try:
             proc.wait(timeout=300)
         finally:
@@ -128,19 +135,18 @@ def stopped_ingest(cluster: LocalCluster, small_mars: Path,
 
 
 def test_ingest_never_deletes_a_live_ingests_staging(cluster: LocalCluster, small_mars: Path,
-                                                     stopped_ingest: tuple[
-                                                         subprocess.Popen[str], str],
+                                                     stopped_ingest: Stopped,
                                                      sc: SparkContext) -> None:
-    proc, staging = stopped_ingest
+    proc, staging, root = stopped_ingest
     fs = HdfsFS(cluster.namenode_url)
-    foo = run_ingest(sc, config(small_mars, f"{cluster.namenode_url}/reid/live/foo"))
+    foo = run_ingest(sc, config(small_mars, f"{cluster.namenode_url}{root}/foo"))
     assert foo.status == "created"
     assert fs.exists(staging), "the ingest of foo deleted the staging of foo.v2"
     os.killpg(proc.pid, signal.SIGCONT)
     proc.wait(timeout=300)
     out = proc.stdout.read() if proc.stdout else ""
     assert proc.returncode == 0, out[-3000:]
-    assert read_manifest(fs, "/reid/live/foo.v2") is not None
+    assert read_manifest(fs, f"{root}/foo.v2") is not None
 
 
 def test_one_ingest_at_a_time_holds_a_dataset(cluster: LocalCluster,
@@ -175,20 +181,19 @@ def test_killed_ingest_staging_is_removed_by_the_next_ingest_of_any_dataset(
 
 
 def test_staging_command_lists_and_cleans_only_abandoned_staging(
-        cluster: LocalCluster, small_mars: Path,
-        stopped_ingest: tuple[subprocess.Popen[str], str]) -> None:
-    _, live = stopped_ingest
+        cluster: LocalCluster, small_mars: Path, stopped_ingest: Stopped) -> None:
+    _, live, root = stopped_ingest
     fs = HdfsFS(cluster.namenode_url)
     proc = spark_submit("--source", str(small_mars), "--dest",
-                        f"{cluster.namenode_url}/reid/live/dead", "--shard-size-mib", "1",
+                        f"{cluster.namenode_url}{root}/dead", "--shard-size-mib", "1",
                         "--block-size-mib", "1", wait=False)
-    dead = started_staging(fs, "/reid/live/.staging", "dead", proc)
+    dead = started_staging(fs, f"{root}/.staging", "dead", proc)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
 
     def staging_cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "ingest.staging", *args,
-                               f"{cluster.namenode_url}/reid/live"], capture_output=True,
+                               f"{cluster.namenode_url}{root}"], capture_output=True,
                               text=True, timeout=120, check=False, cwd=REPO)
 
     listed = staging_cli("list")
