@@ -92,7 +92,7 @@ def features_url(data_url: str, version: str, split: str) -> str:
 
 
 def dataset_batches(data: ShardedDataset) -> list[str]:
-    return [batch.fingerprint for batch in data.manifest.batches]
+    return [generation.fingerprint for generation in data.manifest.generations]
 
 
 @dataclass(frozen=True)
