@@ -64,10 +64,12 @@ class Owner:
 
     @classmethod
     def this_process(cls) -> Owner:
-        return cls(socket.gethostname(), os.getpid(), _process_start(os.getpid()) or 0.0)
+        stat = _process_stat(os.getpid())
+        return cls(socket.gethostname(), os.getpid(), stat[1] if stat else 0.0)
 
     def gone(self) -> bool:
-        """True only when provably dead: same host, and no process with its pid and start."""
+        """True only when provably dead: same host, and no live process with its pid and start
+        (a killed process can linger as a zombie until its parent reaps it)."""
         if self.host != socket.gethostname():
             return False
         try:
@@ -76,23 +78,26 @@ class Owner:
             return True
         except PermissionError:  # alive, another user's
             pass
-        started = _process_start(self.pid)
-        return bool(self.started and started and abs(started - self.started) > 1.0)
+        stat = _process_stat(self.pid)
+        if stat is None:
+            return False
+        state, started = stat
+        return state in "ZX" or bool(self.started and abs(started - self.started) > 1.0)
 
     def __str__(self) -> str:
         return f"pid {self.pid} on {self.host}"
 
 
-def _process_start(pid: int) -> float | None:
-    """When ``pid`` started (Linux /proc), or None where that cannot be read."""
+def _process_stat(pid: int) -> tuple[str, float] | None:
+    """The state letter of ``pid`` and when it started (Linux /proc), or None where unknown."""
     try:
         with open(f"/proc/{pid}/stat") as handle:
             fields = handle.read().rsplit(")", 1)[1].split()
         with open("/proc/stat") as handle:
             boot = next(int(line.split()[1]) for line in handle if line.startswith("btime "))
+        return fields[0], boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
     except (OSError, StopIteration, IndexError, ValueError):
         return None
-    return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)

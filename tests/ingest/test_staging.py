@@ -80,6 +80,12 @@ def test_owner_is_gone_only_when_provably_dead() -> None:
     me = Owner.this_process()
     assert not me.gone()
     assert Owner(me.host, dead_pid(), me.started).gone()
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])  # exits; not reaped yet
+    try:
+        time.sleep(0.5)
+        assert Owner(me.host, zombie.pid, 0.0).gone()
+    finally:
+        zombie.wait()
     assert Owner(me.host, me.pid, me.started + 3600).gone()  # the pid now names another process
     assert not Owner(f"not-{socket.gethostname()}", dead_pid(), 0.0).gone()  # cannot know
 
