@@ -20,7 +20,6 @@ manifest at a dataset path, and datasets are only ever read at ``<root>/<name>``
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -33,7 +32,7 @@ from dataclasses import asdict, dataclass
 from posixpath import basename, dirname
 from typing import Literal
 
-from hadoop.cli import run
+from hadoop.cli import ArgumentParser, entry_point
 from ingest.errors import IngestError
 from ingest.hdfs_io import HdfsFS, HdfsIOError, split_url
 
@@ -316,7 +315,7 @@ def clean(fs: HdfsFS, area: str) -> list[Entry]:
 # ---- command line --------------------------------------------------------------------------
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m ingest.staging",
         description="List or clean the staging directories of ingests under a dataset root "
                     "(the directory holding the datasets, e.g. hdfs://127.0.0.10:8020/reid).")
@@ -341,5 +340,7 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+cli = entry_point(main)
+
 if __name__ == "__main__":
-    raise SystemExit(run(main))
+    cli()

@@ -27,7 +27,7 @@ from benchmarks import placement as bench_placement
 from hadoop import compose, shell
 from hadoop.cli import run
 from hadoop.cluster import __main__ as cluster_cli
-from ingest import mars, synthetic
+from ingest import mars, staging, synthetic
 from ingest.dataset import DatasetError
 from spark_jobs import ingest as ingest_job
 from spark_jobs import scan as scan_job
@@ -128,6 +128,8 @@ BAD_INPUT: list[tuple[Main, list[str], str]] = [
     (cluster_cli.main, ["explode"], "argument command: invalid choice: 'explode'"),
     (compose.main, ["--write", "a.yml", "--check", "b.yml"], "not allowed with argument"),
     (shell.main, ["rm"], "unknown command 'rm': choose one of dfs, dfsadmin"),
+    (staging.main, ["clean", "/reid"], "root '/reid' must be hdfs://<namenode>/<dir>"),
+    (staging.main, ["purge", NOWHERE], "argument command: invalid choice: 'purge'"),
     # benchmarks
     (bench_pipeline.main, ["--stages", "0"], "argument --stages: must be an integer >= 1"),
     (bench_placement.main, ["--epsilon", "0"], "argument --epsilon: must be a number > 0"),
@@ -243,7 +245,8 @@ def test_every_cli_is_a_documented_console_script() -> None:
     scripts = _console_scripts()
     modules = {target.split(":")[0] for target in scripts.values()}
     assert modules == {"hadoop.cluster.__main__", "hadoop.shell", "hadoop.compose",
-                       "ingest.synthetic", "ingest.mars", "spark_jobs.ingest", "training.train",
+                       "ingest.synthetic", "ingest.mars", "ingest.staging", "spark_jobs.ingest",
+                       "training.train",
                        "training.evaluate", "training.experiments", "training.export",
                        "training.embed", "training.search"}
     readme = (REPO / "README.md").read_text()
