@@ -72,7 +72,7 @@ def throughput(data: ShardedDataset, seq_len: int, warmup: int, batches: int,
     iterator = iter(loader)
     warm = sum(next(iterator)[0].shape[0] for _ in range(warmup))
     began = time.monotonic()
-    timed = sum(batch.shape[0] for batch, _, _ in iterator)
+    timed = sum(batch.clips.shape[0] for batch in iterator)
     return timed / (time.monotonic() - began), warm + timed
 
 

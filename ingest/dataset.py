@@ -2,9 +2,10 @@
 
 Training and evaluation see a dataset only through this module: ``open_dataset(url)`` reads the
 manifest (the commit point) and exactly the index parts it lists; ``read_frames`` fetches a
-tracklet's frames with ONE positional range read and checks them against the index. A batch of
-tracklets can share reads: ``frame_range`` says which bytes a tracklet's frames need and
-``cut_frames`` takes them out of a read that covers them (``ingest.ranges.coalesce``).
+tracklet's frames with ONE positional range read and checks them against the index and the
+ingest's frame rule. A batch of tracklets can share reads: ``frame_range`` says which bytes a
+tracklet's frames need, ``read_span`` reads them (or a span merged by
+``ingest.ranges.coalesce``) and ``cut_frame`` takes one frame out of such a read.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest.errors import IngestError
+from ingest.frame_check import marker_problem
 from ingest.hdfs_io import HdfsFS, HdfsIOError
 from ingest.manifest import Manifest, ManifestError, read_manifest
 from ingest.ranges import ByteRange
@@ -28,6 +30,17 @@ from ingest.shards import INDEX_SCHEMA
 
 class DatasetError(IngestError):
     """The dataset at a URL is missing, or its index disagrees with its shards."""
+
+
+class BadFrameError(DatasetError):
+    """A frame read from a shard is not one whole JPEG: its bytes changed after the ingest
+    checked them (or the index points elsewhere). Names the frame, its tracklet and shard."""
+
+    def __init__(self, url: str, record: TrackletRecord, frame: int, reason: str) -> None:
+        super().__init__(f"{url}: frame {frame} of {record.tracklet_id} in {record.shard}: "
+                         f"{reason} (the ingest checked it: the shard or index changed since)")
+        self.frame = frame
+        self.reason = reason
 
 
 class RangeStore(Protocol):
@@ -83,23 +96,34 @@ class ShardedDataset:
         wanted = list(frames)
         starts = record.frame_offsets[wanted]
         ends = starts + record.frame_lengths[wanted]
-        return ByteRange(f"{self.root}/{record.shard}", record.offset + int(starts.min()),
+        return ByteRange(self.shard_path(record), record.offset + int(starts.min()),
                          record.offset + int(ends.max()))
+
+    def read_span(self, span: ByteRange) -> bytes:
+        """The bytes of ``span`` (from :meth:`frame_range`, or several merged by
+        ``ingest.ranges.coalesce``), with one range read of the dataset's store."""
+        return self.store.read_range(span.path, span.start, span.length)
+
+    def shard_path(self, record: TrackletRecord) -> str:
+        return f"{self.root}/{record.shard}"
+
+    def cut_frame(self, record: TrackletRecord, index: int, data: bytes, data_start: int,
+                  ) -> bytes:
+        """The JPEG bytes of frame ``index`` out of ``data``, a read of the record's shard from
+        byte ``data_start`` that covers it; checked by its markers with the ingest's own rule
+        (``ingest.frame_check``), so bytes that changed since the ingest fail here, naming the
+        frame (:class:`BadFrameError`)."""
+        start = record.offset + int(record.frame_offsets[index]) - data_start
+        blob = data[start:start + int(record.frame_lengths[index])]
+        problem = marker_problem(blob)
+        if problem is not None:
+            raise BadFrameError(self.url, record, index, problem)
+        return blob
 
     def cut_frames(self, record: TrackletRecord, frames: Sequence[int], data: bytes,
                    data_start: int) -> list[bytes]:
-        """The JPEG bytes of ``frames`` out of ``data``, a read of the record's shard from byte
-        ``data_start`` that covers ``frame_range(record, frames)``; each checked for JPEG
-        markers, so an index that disagrees with its shard fails here, naming the frame."""
-        out = []
-        for index in frames:
-            start = record.offset + int(record.frame_offsets[index]) - data_start
-            blob = data[start:start + int(record.frame_lengths[index])]
-            if blob[:2] != b"\xff\xd8" or not blob.endswith(b"\xff\xd9"):
-                raise DatasetError(f"{self.url}: frame {index} of {record.tracklet_id} in "
-                                   f"{record.shard} is not a JPEG: index and shard disagree")
-            out.append(blob)
-        return out
+        """:meth:`cut_frame` for each of ``frames``."""
+        return [self.cut_frame(record, index, data, data_start) for index in frames]
 
     def read_frames(self, record: TrackletRecord, frames: Sequence[int] | None = None,
                     ) -> list[bytes]:
@@ -110,7 +134,7 @@ class ShardedDataset:
         if not len(wanted):
             return []
         span = self.frame_range(record, wanted)
-        data = self.store.read_range(span.path, span.start, span.length)
+        data = self.read_span(span)
         if frames is None and zlib.crc32(data) != record.crc32:
             raise DatasetError(f"{self.url}: tracklet {record.tracklet_id} in {record.shard} "
                                "fails its CRC check: the shard does not match the index")

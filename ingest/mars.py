@@ -20,8 +20,9 @@ the first problem; lenient mode skips what is broken and keeps a :class:`Problem
 Each problem names the file at fault relative to the root and the 1-based line or row.
 
 Checking the files costs one directory listing per identity folder (``files="list"``, the
-default); ``files="read"`` also opens every frame to check its JPEG markers, which on the real
-MARS (1.19 M frames) is I/O bound; ``files="none"`` checks the metadata only.
+default); ``files="read"`` also reads every frame and applies the ingest's own frame check
+(``ingest.frame_check.frame_problem``: one whole JPEG that decodes), so a tree that validates
+ingests without quarantine; ``files="none"`` checks the metadata only.
 
 ``python -m ingest.mars validate [--strict] [--files none|list|read] DIR`` prints a summary.
 """
@@ -49,6 +50,7 @@ from scipy.io.matlab import MatReadError
 
 from hadoop.cli import ArgumentParser, entry_point, non_negative_int
 from ingest.errors import IngestError
+from ingest.frame_check import frame_problem
 
 Split = Literal["train", "test"]
 Role = Literal["train", "query", "gallery"]
@@ -76,8 +78,6 @@ MAX_FRAMES = 999
 # The 116-byte free-text description that opens a MATLAB 5 file. scipy stamps the current time
 # there; a fixed text makes the info files byte-identical for identical content.
 _MAT_DESCRIPTION = b"MATLAB 5.0 MAT-file, written by reid-hdfs ingest.mars".ljust(116)
-_JPEG_START = b"\xff\xd8\xff"
-_JPEG_END = b"\xff\xd9"
 
 
 class MarsFormatError(IngestError):
@@ -554,27 +554,15 @@ def _check_files(
         return False
     if files == "read":
         for offset, name in enumerate(chunk):
-            reason = _jpeg_problem(root / folder / name)
+            try:
+                reason = frame_problem((root / folder / name).read_bytes())
+            except OSError as exc:
+                reason = f"cannot be read: {exc.strerror}"
             if reason is not None:
                 log.report(ProblemKind.NOT_JPEG, name_file, start + offset,
-                           f"{folder}/{name} {reason}")
+                           f"{folder}/{name}: {reason}")
                 return False
     return True
-
-
-def _jpeg_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be a complete JPEG (SOI marker first, EOI marker last), or None."""
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(len(_JPEG_START))
-            if head != _JPEG_START:
-                return f"does not start with a JPEG marker (first bytes {head!r})"
-            handle.seek(-len(_JPEG_END), os.SEEK_END)
-            if handle.read() != _JPEG_END:
-                return "does not end with the JPEG end marker (truncated?)"
-    except OSError as exc:
-        return f"cannot be read: {exc.strerror}"
-    return None
 
 
 def _check_coverage(owner: np.ndarray, name_file: str, info_file: str, log: _ProblemLog) -> None:

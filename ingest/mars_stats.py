@@ -41,6 +41,7 @@ TRACKLETS_PER_CAMERA: dict[int, int] = {
 
 # Test split only: distractor (pid 0) and junk (pid -1) tracklets and their cameras.
 TEST_TRACKLETS = 12180
+FRAMES = 1_191_003  # train and test
 DISTRACTOR_TRACKLETS = 3248
 JUNK_TRACKLETS = 870
 DISTRACTOR_CAMERA_WEIGHTS: dict[int, int] = {1: 326, 2: 1666, 3: 96, 4: 259, 5: 532, 6: 369}

@@ -18,15 +18,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import simplejpeg
 
+from ingest.frame_check import frame_problem
 from ingest.mars import DISTRACTOR_PID, JUNK_PID
 
 SHARD_DIR = "shards"
 INDEX_DIR = "index"
 MANIFEST = "manifest.json"
-MIN_FRAME_SIDE = 8
-MAX_FRAME_SIDE = 4096
 
 INDEX_SCHEMA = pa.schema([
     pa.field("tracklet_id", pa.string(), nullable=False),
@@ -64,24 +62,6 @@ def group_of(pid: int, camid: int, ids_per_group: int) -> str:
         raise ValueError(f"identity {pid} is neither a person (>= 1), 0 nor -1")
     first = (pid - 1) // ids_per_group * ids_per_group + 1
     return f"ids-{first:04d}"
-
-
-def frame_problem(data: bytes | None) -> str | None:
-    """Why ``data`` cannot be packed as a frame (None if it can): missing, not a JPEG,
-    truncated, or an implausible size. Reads the header only; decoding happens at training."""
-    if data is None:
-        return "missing: listed in the info files but no such file"
-    if len(data) < 4 or data[:3] != b"\xff\xd8\xff":
-        return "not a JPEG (no SOI marker)"
-    if not data.rstrip(b"\0").endswith(b"\xff\xd9"):
-        return "truncated JPEG (no EOI marker)"
-    try:
-        height, width, _, _ = simplejpeg.decode_jpeg_header(data)
-    except ValueError as exc:
-        return f"unreadable JPEG header: {exc}"
-    if not all(MIN_FRAME_SIDE <= side <= MAX_FRAME_SIDE for side in (height, width)):
-        return f"implausible frame size {width}x{height}"
-    return None
 
 
 @dataclass(frozen=True)
@@ -126,7 +106,8 @@ def pack_group(group: str, batch: int,
                target_size: int, quarantine: list[Quarantined]) -> Iterator[PackedShard]:
     """Pack one group's tracklets (with their frames' bytes, in frame order) into shards of at
     most ``target_size`` bytes (a larger tracklet gets a shard of its own). Frames that fail
-    :func:`frame_problem` are left out and recorded in ``quarantine``; a tracklet left with no
+    :func:`ingest.frame_check.frame_problem` (the rule the reader applies too) are left out
+    and recorded in ``quarantine``; a tracklet left with no
     frame is recorded too and gets no index row."""
     sequence = 0
     shard: PackedShard | None = None

@@ -45,7 +45,7 @@ from hadoop.siteconf import host_port
 from hadoop.topology import load_rack_table
 from ingest.dataset import ShardedDataset, TrackletRecord, open_dataset
 from training.checkpoint import CheckpointInfo, CheckpointStore
-from training.data.clips import TrainClips, collate_clips
+from training.data.clips import ClipBatch, TrainClips, collate_clips
 from training.data.locality import identity_racks
 from training.data.sampler import PKSampler
 from training.data.transforms import AugmentConfig
@@ -112,6 +112,7 @@ class TrainingResult:
     seconds: float
     last: StepStats | None
     checkpoint: CheckpointInfo | None
+    bad_frames: int = 0  # frames the loader replaced in this run, all replicas (each is logged)
 
 
 def train(config: TrainConfig) -> TrainingResult:
@@ -172,11 +173,16 @@ def train(config: TrainConfig) -> TrainingResult:
     last: StepStats | None = None
     committed = resume
     run = list(sampler.run(step, total))  # every remaining batch's (epoch, tracklet) keys
+    bad_frames = 0
     for keys, clip_batch in zip(run, _clip_stream(clips, run, engine, config), strict=True):
         epoch = keys[0][0]
         labels = torch.tensor([clips.class_of_pid[records[i].pid] for _, i in keys])
+        for bad in clip_batch.bad_frames if clip_batch is not None else ():
+            logger.warning("step %d: bad frame skipped: %s", step + 1, bad)
+            bad_frames += 1
         tick = time.monotonic()
-        last = engine.step(clip_batch, labels if engine.is_last else None)
+        last = engine.step(clip_batch.clips if clip_batch is not None else None,
+                           labels if engine.is_last else None)
         step += 1
         seconds = time.monotonic() - tick
         rate = config.batch_size * layout.dp_size / seconds
@@ -188,10 +194,21 @@ def train(config: TrainConfig) -> TrainingResult:
             committed = _save(store, engine, step, epoch + 1, model_config, log,
                               config.keep_checkpoints)
     bar.close()
+    bad_frames = _total(bad_frames, engine)
     if layout.rank == 0 and log.path.exists():
         plot_training_loss(log.path, config.out / "loss.png")
     return TrainingResult(steps=step, epochs=-(-step // steps_per_epoch),
-                          seconds=time.monotonic() - began, last=last, checkpoint=committed)
+                          seconds=time.monotonic() - began, last=last, checkpoint=committed,
+                          bad_frames=bad_frames)
+
+
+def _total(count: int, engine: PipelineEngine) -> int:
+    """``count`` summed over every rank (only first stages load clips); a collective."""
+    if not dist.is_initialized():
+        return count
+    total = torch.tensor([count], dtype=torch.int64, device=engine.device)
+    dist.all_reduce(total)
+    return int(total.item())
 
 
 def _steps_per_epoch(records: list[TrackletRecord], config: TrainConfig) -> int:
@@ -202,7 +219,7 @@ def _steps_per_epoch(records: list[TrackletRecord], config: TrainConfig) -> int:
 
 
 def _clip_stream(clips: TrainClips, run: list[list[tuple[int, int]]], engine: PipelineEngine,
-                 config: TrainConfig) -> Iterable[torch.Tensor | None]:
+                 config: TrainConfig) -> Iterable[ClipBatch | None]:
     """The first stage's clips, streamed from HDFS by one DataLoader for the whole run (its
     workers are forkserver children, which open their own HDFS clients); None elsewhere."""
     if not engine.is_first:
@@ -211,7 +228,7 @@ def _clip_stream(clips: TrainClips, run: list[list[tuple[int, int]]], engine: Pi
                         collate_fn=collate_clips, pin_memory=engine.device.type == "cuda",
                         multiprocessing_context="forkserver" if config.workers else None,
                         prefetch_factor=4 if config.workers else None)
-    return (batch for batch, _, _ in loader)
+    return iter(loader)
 
 
 def _locality(config: TrainConfig, data: ShardedDataset, records: list[TrackletRecord],
@@ -400,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"trained {result.steps} steps ({result.epochs} epochs) in {result.seconds:.0f} s;"
               f" last loss {result.last.loss:.4f}; checkpoint "
               f"{config.checkpoint} step {result.checkpoint.step if result.checkpoint else '-'};"
-              f" metrics {config.out / 'metrics.csv'}")
+              f" metrics {config.out / 'metrics.csv'}; {result.bad_frames} bad frames "
+              "skipped" + (" (each logged above)" if result.bad_frames else ""))
     return 0
 
 

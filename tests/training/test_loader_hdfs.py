@@ -49,12 +49,13 @@ def test_an_epoch_of_pk_batches_through_two_workers(data: ShardedDataset) -> Non
     loader, clips = train_loader(data, workers=2)
     batches = list(loader)
     assert len(batches) == len(loader)
-    for clip, labels, camids in batches:
+    for clip, labels, camids, bad_frames in batches:
+        assert bad_frames == ()
         assert clip.shape == (4, 4, 3, 64, 32)
         assert clip.dtype == torch.float32
         assert len(set(labels.tolist())) == 2
         assert camids.min() >= 1
-    seen = {int(label) for _, labels, _ in batches for label in labels}
+    seen = {int(label) for batch in batches for label in batch.labels}
     assert seen == set(range(clips.num_classes))
     again = list(train_loader(data, workers=0)[0])  # same seed, epoch: the same clips
     assert all(torch.equal(a[0], b[0]) for a, b in zip(batches, again, strict=True))
@@ -104,7 +105,7 @@ def test_datanode_killed_mid_epoch_fails_no_sample(cluster: LocalCluster,
     victim = cluster.datanodes[0].name
     delivered = 0
     try:
-        for i, (clip, _, _) in enumerate(loader):
+        for i, (clip, *_) in enumerate(loader):
             if i == 1:
                 cluster.stop([victim], kill=True)
             delivered += clip.shape[0]

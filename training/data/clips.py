@@ -7,24 +7,47 @@ shard (a P x K batch takes K tracklets of each identity, and the ingest packs an
 tracklets side by side) share one read, and all the batch's reads are in flight at once, so
 each round trip to a DataNode overlaps the others and the decoding of earlier clips
 (``benchmarks/loader.py``).
+
+A bad frame never ends a training run: the ingest decodes every frame it stores, so one that
+fails here changed afterwards (a damaged shard). Each such frame is replaced by the nearest good
+frame of the same clip; a clip with no good frame is replaced by a clip of another tracklet of
+the same identity (so the batch's labels stay true). Every bad frame travels with its batch
+(:class:`ClipBatch` ``bad_frames``, named by tracklet, frame and shard) for the trainer to log
+and count.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from ingest.dataset import ShardedDataset, TrackletRecord
+from ingest.dataset import BadFrameError, ShardedDataset, TrackletRecord
 from ingest.ranges import DEFAULT_MAX_GAP, coalesce
-from training.data.decode import Decoder, decode_frames
+from training.data.decode import Decoder, FrameDecodeError, decode_frame, decode_frames
 from training.data.rrs import all_frame_chunks, rrs_indices
 from training.data.transforms import AugmentConfig, eval_clip, to_tensor, train_clip
+from training.errors import TrainingError
+
+
+@dataclass(frozen=True)
+class BadFrame:
+    """A frame the loader could not use, why, and what the clip used instead."""
+
+    tracklet_id: str
+    frame: int  # index into the tracklet
+    shard: str  # the shard file's path
+    reason: str
+    remedy: str
+
+    def __str__(self) -> str:
+        where = f"frame {self.frame} of tracklet {self.tracklet_id} in {self.shard}"
+        return f"{where}: {self.reason}" + (f"; {self.remedy}" if self.remedy else "")
 
 
 @dataclass(frozen=True)
@@ -32,6 +55,18 @@ class ClipSample:
     clip: Tensor  # (T, 3, H, W) float32
     label: int  # class index of the identity (training) or the pid itself (evaluation)
     camid: int
+    bad_frames: tuple[BadFrame, ...] = ()
+
+
+class ClipBatch(NamedTuple):
+    clips: Tensor  # (B, T, 3, H, W)
+    labels: Tensor  # (B,)
+    camids: Tensor  # (B,)
+    bad_frames: tuple[BadFrame, ...]  # frames of this batch the loader replaced
+
+
+class UnreadableIdentityError(TrainingError):
+    """Not one frame of an identity's tracklets can be used: more than a bad frame."""
 
 
 class TrainClips(Dataset[ClipSample]):
@@ -60,6 +95,10 @@ class TrainClips(Dataset[ClipSample]):
         self._pool: ThreadPoolExecutor | None = None  # per process, made on first use
         pids = sorted({r.pid for r in records})
         self.class_of_pid = {pid: i for i, pid in enumerate(pids)}
+        self._by_row = {r.row: r for r in records}
+        self._tracklets_of_pid: dict[int, list[int]] = {}  # pid -> rows, in index order
+        for r in records:
+            self._tracklets_of_pid.setdefault(r.pid, []).append(r.row)
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_pool": None}  # threads do not cross into worker processes
@@ -88,18 +127,72 @@ class TrainClips(Dataset[ClipSample]):
         wanted = [self.data.frame_range(record, unique) for record, _, _, unique in plans]
         reads: dict[int, tuple[Future[bytes], int]] = {}  # plan -> the read serving it, its start
         for span, members in coalesce(wanted, max_gap=self.max_gap):
-            reading = self._pool.submit(self.data.store.read_range, span.path, span.start,
-                                        span.length)
-            reads.update(dict.fromkeys(members, (reading, span.start)))
+            reads.update(dict.fromkeys(members, (self._pool.submit(self.data.read_span, span),
+                                                 span.start)))
         samples = []
         for plan, (record, rng, picks, unique) in enumerate(plans):
             reading, start = reads[plan]
-            blobs = dict(zip(unique, self.data.cut_frames(record, unique, reading.result(),
-                                                          start), strict=True))
-            frames = decode_frames([blobs[i] for i in picks], self.decoder)
+            good, bad = self._decode(record, unique, reading.result(), start)
+            if not good:
+                record, picks, good, more = self._stand_in(record, rng, bad)
+                bad += more
+            frames = [good[_nearest(good, i)] for i in picks]
             clip = train_clip(to_tensor(frames), self.augment, rng)
-            samples.append(ClipSample(clip, self.class_of_pid[record.pid], record.camid))
+            samples.append(ClipSample(clip, self.class_of_pid[record.pid], record.camid,
+                                      tuple(_with_remedy(bad, record, good))))
         return samples
+
+    def _decode(self, record: TrackletRecord, frames: list[int], data: bytes, data_start: int,
+                ) -> tuple[dict[int, np.ndarray], list[BadFrame]]:
+        """The frames of ``record`` that decode, by index, and the ones that do not."""
+        good, bad = {}, []
+        for index in frames:
+            try:
+                good[index] = decode_frame(self.data.cut_frame(record, index, data, data_start),
+                                           self.decoder)
+            except (BadFrameError, FrameDecodeError) as exc:
+                reason = exc.reason if isinstance(exc, BadFrameError) else str(exc)
+                bad.append(BadFrame(record.tracklet_id, index, self.data.shard_path(record),
+                                    reason, remedy=""))
+        return good, bad
+
+    def _stand_in(self, record: TrackletRecord, rng: np.random.Generator, bad: list[BadFrame],
+                  ) -> tuple[TrackletRecord, list[int], dict[int, np.ndarray], list[BadFrame]]:
+        """A clip of another tracklet of ``record``'s identity (the tracklet itself, redrawn,
+        last) for a clip none of whose frames could be used; deterministic for the same data."""
+        same = self._tracklets_of_pid[record.pid]
+        first = same.index(record.row) + 1
+        more: list[BadFrame] = []
+        for row in [*same[first:], *same[:first]]:
+            other = self._by_row[row]
+            picks = rrs_indices(other.num_frames, self.seq_len, rng)
+            unique = sorted(set(picks))
+            span = self.data.frame_range(other, unique)
+            good, failed = self._decode(other, unique, self.data.read_span(span), span.start)
+            more += failed
+            if good:
+                return other, picks, good, more
+        raise UnreadableIdentityError(
+            f"{self.data.url}: no frame of identity {record.pid}'s {len(same)} training "
+            f"tracklets could be used, e.g. {(bad + more)[0]}")
+
+
+def _nearest(good: dict[int, np.ndarray], index: int) -> int:
+    """The good frame closest to ``index`` (the earlier one on a tie)."""
+    return min(good, key=lambda g: (abs(g - index), g))
+
+
+def _with_remedy(bad: list[BadFrame], used: TrackletRecord, good: dict[int, np.ndarray],
+                 ) -> list[BadFrame]:
+    """Say, for each bad frame, what the clip used in its place."""
+    out = []
+    for frame in bad:
+        if frame.tracklet_id != used.tracklet_id:
+            remedy = f"clip replaced by one of tracklet {used.tracklet_id}"
+        else:
+            remedy = f"replaced by frame {_nearest(good, frame.frame)}"
+        out.append(replace(frame, remedy=remedy))
+    return out
 
 
 @dataclass(frozen=True)
@@ -142,8 +235,8 @@ def frame_chunks(frames: list[np.ndarray], seq_len: int, augment: AugmentConfig)
     return clip[torch.as_tensor(all_frame_chunks(len(frames), seq_len))]
 
 
-def collate_clips(samples: list[ClipSample]) -> tuple[Tensor, Tensor, Tensor]:
-    """-> clips (B, T, 3, H, W), labels (B,), camids (B,)."""
-    return (torch.stack([s.clip for s in samples]),
-            torch.tensor([s.label for s in samples]),
-            torch.tensor([s.camid for s in samples]))
+def collate_clips(samples: list[ClipSample]) -> ClipBatch:
+    return ClipBatch(torch.stack([s.clip for s in samples]),
+                     torch.tensor([s.label for s in samples]),
+                     torch.tensor([s.camid for s in samples]),
+                     tuple(frame for s in samples for frame in s.bad_frames))

@@ -42,13 +42,20 @@ DECODERS: dict[Decoder, Callable[[bytes], np.ndarray]] = {
     "simplejpeg": _simplejpeg, "pillow": _pillow, "torchvision": _torchvision}
 
 
+def decode_frame(blob: bytes, decoder: Decoder = "simplejpeg") -> np.ndarray:
+    """An HxWx3 uint8 RGB array; :class:`FrameDecodeError` if ``blob`` does not decode."""
+    try:
+        return DECODERS[decoder](blob)
+    except (ValueError, OSError, RuntimeError) as exc:
+        raise FrameDecodeError(f"does not decode: {exc}") from exc
+
+
 def decode_frames(blobs: list[bytes], decoder: Decoder = "simplejpeg") -> list[np.ndarray]:
     """HxWx3 uint8 RGB arrays, one per JPEG."""
-    decode = DECODERS[decoder]
     frames = []
     for index, blob in enumerate(blobs):
         try:
-            frames.append(decode(blob))
-        except (ValueError, OSError, RuntimeError) as exc:
-            raise FrameDecodeError(f"frame {index} of the clip does not decode: {exc}") from exc
+            frames.append(decode_frame(blob, decoder))
+        except FrameDecodeError as exc:
+            raise FrameDecodeError(f"frame {index} of the clip {exc}") from exc
     return frames
