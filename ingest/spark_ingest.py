@@ -62,6 +62,7 @@ from ingest.manifest import (
 )
 from ingest.shards import (
     INDEX_DIR,
+    MANIFEST,
     Quarantined,
     TrackletToPack,
     group_of,
@@ -120,8 +121,10 @@ class IngestResult:
     counts: dict[str, int]
     seconds: float
     skipped: dict[str, dict[str, Any]] = field(default_factory=dict)  # Generation.skipped
+    quarantine: tuple[dict[str, str], ...] = ()  # what this run refused (Generation.quarantine)
 
-    def summary(self) -> str:
+    def summary(self, named: int = 20) -> str:
+        """The counts, what --lenient skipped, and the first ``named`` refused frames."""
         c = self.counts
         if self.status == "up-to-date":
             return f"ingest: {self.dest} is up to date ({c.get('tracklets', 0)} tracklets)"
@@ -135,6 +138,11 @@ class IngestResult:
         if self.skipped:
             line += "\nskipped by --lenient: " + "; ".join(
                 _skipped_text(split, s) for split, s in sorted(self.skipped.items()))
+        for q in self.quarantine[:named]:
+            line += f"\n  quarantined {q['frame'] or q['tracklet_id']}: {q['reason']}"
+        if len(self.quarantine) > named:
+            line += (f"\n  ... and {len(self.quarantine) - named} more "
+                     f"(all in {self.dest}/{MANIFEST})")
         return line
 
 
@@ -208,7 +216,8 @@ def run_ingest(sc: SparkContext, config: IngestConfig) -> IngestResult:
         manifest = Manifest(name=basename(dest), generations=generations)
         lease.check()
         status = _commit(fs, lease, dest, manifest, mode)
-    return IngestResult(status, config.dest, number, counts, time.monotonic() - began, skipped)
+    return IngestResult(status, config.dest, number, counts, time.monotonic() - began, skipped,
+                        tuple(quarantine))
 
 
 def _skipped(dataset: mars.MarsDataset, config: IngestConfig) -> dict[str, dict[str, Any]]:

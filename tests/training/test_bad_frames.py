@@ -209,7 +209,7 @@ def test_bad_frame_tree_ingests_with_each_frame_named_and_trains_to_the_end(
     fs, root = HdfsFS.for_url(url)
     manifest = read_manifest(fs, root)
     assert manifest is not None
-    quarantined = {q["frame"]: q["reason"] for q in manifest.batches[0].quarantine}
+    quarantined = {q["frame"]: q["reason"] for q in manifest.generations[0].quarantine}
     for kind, frame in damaged.items():
         assert quarantined[frame].startswith(DAMAGE[kind][1]), kind
     data = open_dataset(url)
