@@ -104,7 +104,7 @@ demo-compose: images
 
 # The end-to-end compose test (~15 min; not part of `make test`/.ci/run, see README).
 test-compose: images
-	@$(PY) -m pytest -m docker --docker tests/compose; rc=$$?; \
+	@$(PY) -m pytest -v -s -m docker --docker tests/compose; rc=$$?; \
 	  docker compose down -v --remove-orphans >/dev/null 2>&1; bash docker/engine.sh stop; exit $$rc
 
 clean:

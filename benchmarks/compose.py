@@ -299,6 +299,8 @@ def run(quick: bool, down: bool) -> Result:
     if down:
         stage("docker compose down -v")
         compose("down", "-v", "--remove-orphans", timeout=300)
+    (reports / "result.json").write_text(json.dumps(asdict(result), indent=1))
+    print(result.result_line(), flush=True)
     return result
 
 
@@ -380,11 +382,7 @@ def main(argv: list[str] | None = None) -> int:
             out = inside_read_all(args.data, args.seconds)
         print(json.dumps(out))
         return 0
-    result = run(args.quick, args.down)
-    reports = REPO / "reports" / "compose"
-    reports.mkdir(parents=True, exist_ok=True)
-    (reports / "result.json").write_text(json.dumps(asdict(result), indent=1))
-    print(result.result_line())
+    run(args.quick, args.down)
     return 0
 
 

@@ -18,7 +18,7 @@ case "${1:-}" in
     root=$(realpath -m "${2:-$state/data}")
     mkdir -p "$state" "$root"
     echo "==> [docker] starting dockerd (data root $root, log $state/dockerd.log)"
-    setsid dockerd --data-root "$root" --exec-root "$(realpath "$state")/exec" -p "$pidfile" \
+    setsid dockerd --data-root "$root" -p "$pidfile" \
       >"$state/dockerd.log" 2>&1 </dev/null &
     for _ in $(seq 60); do
       docker info >/dev/null 2>&1 && exit 0
