@@ -33,10 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.data.startswith("hdfs://"):
         parser.error(f"--data {args.data}: must be an hdfs:// dataset directory")
-    # one split per shard file (Spark packs small files into a split up to these sizes), so
-    # each task's preferred hosts are exactly its shard's replicas
+    # One split per shard file (Spark packs small files into a split up to these sizes), so
+    # each task's preferred hosts are exactly its shard's replicas; tasks are scheduled once
+    # every worker's executor has registered (or after 60 s), not when the first one has, when
+    # most tasks would find no executor on their hosts and run ANY after the locality wait.
     conf = (SparkConf().setAppName("reid-scan").set("spark.files.maxPartitionBytes", "1")
-            .set("spark.files.openCostInBytes", "1"))
+            .set("spark.files.openCostInBytes", "1")
+            .set("spark.scheduler.minRegisteredResourcesRatio", "1.0")
+            .set("spark.scheduler.maxRegisteredResourcesWaitingTime", "60s"))
     sc = SparkContext(conf=conf)
     pattern = f"{args.data.rstrip('/')}/shards/*/*.shard"
     jvm_path = sc._jvm.org.apache.hadoop.fs.Path(pattern)  # type: ignore[union-attr]
