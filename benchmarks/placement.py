@@ -6,7 +6,7 @@ PNG to --out, and ends with one RESULT line for the policy as configured by defa
 
     .venv/bin/python -m benchmarks.placement [--quick] [--out reports/placement]
 
-Needs the built jar: mvn -B -q -f hadoop/pom.xml package (make setup does it).
+Needs the built jars: mvn -B -q -f hadoop/pom.xml package (make setup does it).
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ from hadoop.cli import (
 from hadoop.errors import ReidError
 
 REPO = Path(__file__).resolve().parents[1]
-JAR = REPO / "hadoop" / "placement" / "target" / "reid-placement.jar"
-LIB = REPO / "hadoop" / "lib"
+# The simulator (its own module, kept out of the NameNode's plug-in jar) and the placement core it
+# measures; neither needs Hadoop's jars.
+JARS = (REPO / "hadoop" / "placement-sim" / "target" / "reid-placement-sim.jar",
+        REPO / "hadoop" / "placement" / "target" / "reid-placement.jar")
 MAIN_CLASS = "org.reidhdfs.placement.sim.PlacementSimulator"
 CSV_NAME = "placement.csv"
 PNG_NAME = "placement.png"
@@ -111,10 +113,11 @@ class SimRow:
 
 
 def classpath() -> str:
-    if not JAR.is_file():
+    missing = [str(jar) for jar in JARS if not jar.is_file()]
+    if missing:
         raise PlacementBenchmarkError(
-            f"{JAR} is missing; build it with: mvn -B -q -f hadoop/pom.xml package")
-    return os.pathsep.join([str(LIB / "*"), str(JAR)])
+            f"{', '.join(missing)} missing; build with: mvn -B -q -f hadoop/pom.xml package")
+    return os.pathsep.join(map(str, JARS))
 
 
 def simulator_command(config: BenchmarkConfig, csv_path: Path) -> list[str]:

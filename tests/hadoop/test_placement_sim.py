@@ -11,12 +11,14 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-JAR = REPO / "hadoop" / "placement" / "target" / "reid-placement.jar"
+SIM_JAR = REPO / "hadoop" / "placement-sim" / "target" / "reid-placement-sim.jar"
+PLUGIN_JAR = REPO / "hadoop" / "placement" / "target" / "reid-placement.jar"
 
 
 def result_fields(stdout: str) -> dict[str, str]:
@@ -27,7 +29,8 @@ def result_fields(stdout: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Path]:
-    assert JAR.is_file(), f"{JAR} missing: run mvn -B -q -f hadoop/pom.xml package"
+    for jar in (SIM_JAR, PLUGIN_JAR):
+        assert jar.is_file(), f"{jar} missing: run mvn -B -q -f hadoop/pom.xml package"
     out = tmp_path_factory.mktemp("placement")
     completed = subprocess.run(
         [sys.executable, "-m", "benchmarks.placement", "--quick", "--out", str(out)],
@@ -67,6 +70,18 @@ def test_ring_without_racks_loses_blocks_and_ours_do_not(
     for policy in ("hrw+cap", "ring+cap", "hrw", "ring", "hdfs-default"):
         assert int(rows[policy]["rack_loss_blocks"]) == 0, policy
     assert int(rows["flat-ring"]["rack_loss_blocks"]) > 0
+
+
+def test_simulator_stays_out_of_the_namenode_plugin_jar() -> None:
+    """The NameNode loads the plug-in jar; the simulator is a benchmark tool, built beside it."""
+    with zipfile.ZipFile(PLUGIN_JAR) as plugin:
+        names = plugin.namelist()
+    assert "org/reidhdfs/placement/GroupColocationBlockPlacementPolicy.class" in names
+    assert "org/reidhdfs/placement/HashRingBlockPlacementPolicy.class" in names
+    assert not [name for name in names
+                if name.startswith("org/reidhdfs/placement/sim/") and name.endswith(".class")]
+    with zipfile.ZipFile(SIM_JAR) as sim:
+        assert "org/reidhdfs/placement/sim/PlacementSimulator.class" in sim.namelist()
 
 
 def test_writes_the_plot(quick_run: tuple[dict[str, str], Path]) -> None:

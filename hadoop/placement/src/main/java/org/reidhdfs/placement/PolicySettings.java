@@ -10,7 +10,7 @@ import org.reidhdfs.placement.core.Topology;
 
 /**
  * The policy's settings, read once from the NameNode's (or Balancer's) configuration. Keys and
- * defaults are documented on {@link HashRingBlockPlacementPolicy}.
+ * defaults are documented on {@link GroupColocationBlockPlacementPolicy}.
  */
 record PolicySettings(
     Pattern groupPattern,

@@ -81,7 +81,7 @@ final class PolicyHarness {
   private PolicyHarness(int racks, int perRack, Consumer<Configuration> settings) {
     conf = new HdfsConfiguration(false);
     conf.set(DFSConfigKeys.DFS_BLOCK_REPLICATOR_CLASSNAME_KEY,
-        HashRingBlockPlacementPolicy.CLASS_NAME);
+        GroupColocationBlockPlacementPolicy.CLASS_NAME);
     conf.setLong(PolicySettings.REFRESH_INTERVAL_MS, 0);
     settings.accept(conf);
     String[] rackNames = new String[racks * perRack];

@@ -16,6 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.apache.hadoop.hdfs.DFSConfigKeys;
 import org.apache.hadoop.hdfs.DFSTestUtil;
 import org.apache.hadoop.hdfs.protocol.DatanodeInfo;
 import org.apache.hadoop.hdfs.server.blockmanagement.DatanodeDescriptor;
@@ -23,7 +24,7 @@ import org.apache.hadoop.net.Node;
 import org.junit.jupiter.api.Test;
 
 /** The policy against Hadoop's own topology and DataNode descriptors, 3 racks. */
-class HashRingBlockPlacementPolicyTest {
+class GroupColocationBlockPlacementPolicyTest {
 
   private static String shard(int group, int file) {
     return String.format("/reid/mars/shards/g%04d/part-%05d.bin", group, file);
@@ -31,7 +32,24 @@ class HashRingBlockPlacementPolicyTest {
 
   @Test
   void isTheConfiguredPolicy() {
-    assertInstanceOf(HashRingBlockPlacementPolicy.class, PolicyHarness.create(3, 2).policy);
+    assertInstanceOf(GroupColocationBlockPlacementPolicy.class, PolicyHarness.create(3, 2).policy);
+  }
+
+  /** hdfs-site.xml files written before the rename name the old class; they must keep working. */
+  @Test
+  @SuppressWarnings("deprecation")
+  void theFormerClassNameStillConfiguresTheSamePlacement() {
+    PolicyHarness current = PolicyHarness.create(3, 2);
+    PolicyHarness former = PolicyHarness.create(3, 2, conf -> conf.set(
+        DFSConfigKeys.DFS_BLOCK_REPLICATOR_CLASSNAME_KEY,
+        "org.reidhdfs.placement.HashRingBlockPlacementPolicy"));
+    assertInstanceOf(HashRingBlockPlacementPolicy.class, former.policy);
+    for (int group = 0; group < 20; group++) {
+      DatanodeDescriptor[] expected = current.choose(shard(group, 0), 3);
+      DatanodeDescriptor[] actual = former.choose(shard(group, 0), 3);
+      assertEquals(PolicyHarness.homeRack(expected), PolicyHarness.homeRack(actual));
+      assertEquals(PolicyHarness.remoteRack(expected), PolicyHarness.remoteRack(actual));
+    }
   }
 
   @Test

@@ -23,8 +23,8 @@ import org.reidhdfs.placement.core.PlacementException;
  * Places N blocks of G heavy-tailed groups on R racks x D nodes with the policy's own classes and
  * compares it with the other algorithm, uncapped variants, a flat ring and HDFS's default.
  *
- * <p>Run: {@code java -cp reid-placement.jar org.reidhdfs.placement.sim.PlacementSimulator}
- * {@code --quick}.
+ * <p>Run: {@code java -cp reid-placement.jar:reid-placement-sim.jar
+ * org.reidhdfs.placement.sim.PlacementSimulator --quick} (benchmarks/placement.py does).
  * Prints a table; {@code --csv} also writes it for plotting. The row marked {@code *} is the
  * policy as configured by default.
  */
