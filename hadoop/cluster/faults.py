@@ -77,7 +77,7 @@ def wait_until_dead(cluster: LocalCluster, datanode: str, timeout: float = 120.0
         if time.monotonic() - began > timeout:
             raise ClusterError(f"the NameNode still lists {datanode} as live after {timeout} s")
         time.sleep(0.2)
-    time.sleep(cluster.heartbeat_recheck_s)
+    time.sleep(cluster.heartbeat.recheck_s)
     return time.monotonic() - began
 
 

@@ -101,11 +101,40 @@ class Daemon:
 
 @dataclass(frozen=True)
 class NodeState:
+    """One DataNode as the launcher sees its process and as the NameNode sees its heartbeats.
+
+    The two differ after a kill: the NameNode keeps counting a silent DataNode live (and may
+    still hand it new blocks) until its heartbeats are overdue, 10.5 minutes with HDFS's defaults.
+    """
+
     name: str
     address: str
     rack: str
     pid: int | None
-    live: bool
+    live: bool  # listed live by the NameNode
+    last_contact_s: float | None = None  # since the NameNode last heard from it (live nodes)
+
+    @property
+    def counted_live_while_gone(self) -> bool:
+        return self.live and self.pid is None
+
+
+@dataclass(frozen=True)
+class HeartbeatTiming:
+    """When the NameNode declares a silent DataNode dead: HDFS's heartbeatExpireInterval,
+    2 x dfs.namenode.heartbeat.recheck-interval + 10 x dfs.heartbeat.interval."""
+
+    recheck_s: float
+    interval_s: float
+
+    @property
+    def expiry_s(self) -> float:
+        return 2 * self.recheck_s + 10 * self.interval_s
+
+    def explain(self) -> str:
+        return (f"the NameNode declares a silent DataNode dead {self.expiry_s:.0f} s after its "
+                f"last heartbeat (2 x dfs.namenode.heartbeat.recheck-interval "
+                f"{self.recheck_s:g} s + 10 x dfs.heartbeat.interval {self.interval_s:g} s)")
 
 
 @dataclass(frozen=True)
@@ -117,10 +146,22 @@ class ClusterStatus:
     safe_mode: bool | None
     nodes: tuple[NodeState, ...]
     client_rack: str | None
+    heartbeat: HeartbeatTiming
+    taken_at: float  # wall-clock time of the NameNode's answer (time.time())
 
     @property
     def live_datanodes(self) -> int:
-        return sum(node.live for node in self.nodes)
+        """DataNodes that are live in both views: process running and listed by the NameNode."""
+        return sum(node.live and node.pid is not None for node in self.nodes)
+
+    def node_state(self, node: NodeState) -> str:
+        if node.counted_live_while_gone:
+            left = max(0.0, self.heartbeat.expiry_s - (node.last_contact_s or 0.0))
+            until = time.strftime("%H:%M:%S %Z", time.localtime(self.taken_at + left))
+            return f"process gone, NameNode still counts it live until {until} ({left:.0f} s)"
+        if node.live:
+            return "live"
+        return "DOWN" if node.pid is None else "process running, not live at the NameNode"
 
     def render(self) -> str:
         state = "not running" if self.namenode_pid is None else f"pid {self.namenode_pid}"
@@ -130,12 +171,14 @@ class ClusterStatus:
         for node in self.nodes:
             racks.setdefault(node.rack, []).append(node)
         for rack, nodes in racks.items():
-            cells = "  ".join(f"{n.name} {n.address} {'live' if n.live else 'DOWN'}"
-                              for n in nodes)
+            cells = "  ".join(f"{n.name} {n.address} {self.node_state(n)}" for n in nodes)
             lines.append(f"{rack:<8}  {cells}")
         safe = {None: "unknown", True: "ON", False: "off"}[self.safe_mode]
         lines.append(f"{self.live_datanodes}/{len(self.nodes)} DataNodes live, safe mode {safe}, "
                      f"this host's clients on {self.client_rack or '/default-rack'}")
+        if any(node.counted_live_while_gone for node in self.nodes):
+            lines.append(f"note: {self.heartbeat.explain()}; re-replication of its blocks "
+                         "starts after that")
         return "\n".join(lines)
 
 
@@ -162,11 +205,13 @@ class LocalCluster:
         return self._site["fs.defaultFS"]
 
     @property
-    def heartbeat_recheck_s(self) -> float:
-        """How often the NameNode's heartbeat monitor looks for dead DataNodes."""
-        key = "dfs.namenode.heartbeat.recheck-interval"
-        value = PROFILES[self.profile].get(key) or self._site.get(key, "300000")
-        return int(value) / 1000
+    def heartbeat(self) -> HeartbeatTiming:
+        """The NameNode's heartbeat timing under this cluster's profile (Hadoop's defaults where
+        neither the profile nor the site files set it: 300 s recheck, 3 s heartbeat)."""
+        recheck_ms = self._setting("dfs.namenode.heartbeat.recheck-interval", "300000")
+        interval = self._setting("dfs.heartbeat.interval", "3")
+        return HeartbeatTiming(recheck_s=_duration_s(recheck_ms, "ms"),
+                               interval_s=_duration_s(interval, "s"))
 
     @property
     def daemons(self) -> tuple[Daemon, ...]:
@@ -230,22 +275,27 @@ class LocalCluster:
 
     def status(self) -> ClusterStatus:
         nn_pid = self.namenode.pid()
-        live_addresses: set[str] | None = None
+        last_contact: dict[str, float] = {}  # live DataNodes' addresses as the NameNode lists them
         safe_mode: bool | None = None
+        taken_at = time.time()
         if nn_pid is not None:
             try:
-                live_addresses = self.jmx.live_datanode_ips()
+                last_contact = {address.rsplit(":", 1)[0]: float(info.get("lastContact", 0))
+                                for address, info in self.jmx.live_datanodes().items()}
                 safe_mode = self.jmx.safe_mode()
+                taken_at = time.time()
             except OSError:
-                live_addresses = None
+                last_contact = {}
         nodes = tuple(
             NodeState(name=d.name, address=d.host.local_ip, rack=d.host.rack, pid=d.pid(),
-                      live=live_addresses is not None and d.host.local_ip in live_addresses)
+                      live=d.host.local_ip in last_contact,
+                      last_contact_s=last_contact.get(d.host.local_ip))
             for d in self.datanodes)
         return ClusterStatus(namenode_url=self.namenode_url,
                              web_ui="http://" + self._site["dfs.namenode.http-address"],
                              profile=self.profile, namenode_pid=nn_pid, safe_mode=safe_mode,
-                             nodes=nodes, client_rack=self.client_rack())
+                             nodes=nodes, client_rack=self.client_rack(),
+                             heartbeat=self.heartbeat, taken_at=taken_at)
 
     def start(self, names: Iterable[str], timeout: float = 120.0) -> None:
         """(Re)start the named daemons and wait until the NameNode sees them live."""
@@ -311,6 +361,10 @@ class LocalCluster:
             time.sleep(0.5)
 
     # ---- internals ---------------------------------------------------------------------------
+
+    def _setting(self, key: str, default: str) -> str:
+        """A daemon setting as the daemons get it: the profile's -D flag over the site files."""
+        return PROFILES[self.profile].get(key) or self._site.get(key, default)
 
     def _env(self, daemon: Daemon) -> dict[str, str]:
         env = hadoop_env(self.conf_dir, {
@@ -487,6 +541,20 @@ class LocalCluster:
             return str(len(self.jmx.live_datanode_ips()))
         except OSError:
             return "?"
+
+
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?")
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def _duration_s(value: str, unit: str) -> float:
+    """A Hadoop time setting in seconds; ``unit`` applies when the value has no suffix of its
+    own (Configuration.getTimeDuration accepts ``3``, ``3s``, ``3000ms``)."""
+    match = _DURATION_RE.fullmatch(value.strip())
+    if not match:
+        raise ClusterError(f"cannot read the time setting {value!r}: expected a number with an "
+                           "optional unit (ms, s, m, h, d)")
+    return float(match.group(1)) * _UNIT_S[match.group(2) or unit]
 
 
 def _ip(*args: str) -> str:

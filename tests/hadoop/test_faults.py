@@ -8,6 +8,9 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -152,3 +155,30 @@ def test_clear_error_when_every_replica_is_gone(cluster: LocalCluster) -> None:
     finally:
         cluster.start([holder])
     fs.delete("/tmp/faults/single-copy.bin")
+
+
+def test_status_says_a_killed_datanode_is_gone_while_the_namenode_counts_it_live(
+        cluster: LocalCluster) -> None:
+    """The NameNode lists a killed DataNode as live until its heartbeats expire (14 s in the
+    test profile, 630 s by default); `status` must say the process is gone and until when."""
+    victim = cluster.datanodes[-1]
+    cluster.stop([victim.name], kill=True)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "hadoop.cluster", "--run-dir", str(cluster.run_dir),
+             "--conf-dir", str(cluster.conf_dir), "status"],
+            capture_output=True, text=True, timeout=60, check=False)
+        still_listed = victim.host.local_ip in cluster.jmx.live_datanode_ips()
+    finally:
+        cluster.start([victim.name])
+    assert done.returncode == 0, done.stderr
+    assert still_listed, "the NameNode dropped the node before status ran; nothing was shown"
+    cell = re.search(rf"{victim.name} {re.escape(victim.host.local_ip)} (.*?)(?:  dn|$)",
+                     done.stdout, re.MULTILINE)
+    assert cell, done.stdout
+    shown = re.fullmatch(r"process gone, NameNode still counts it live until "
+                         r"\d\d:\d\d:\d\d \S+ \((\d+) s\)", cell.group(1))
+    assert shown, done.stdout
+    assert int(shown.group(1)) <= cluster.heartbeat.expiry_s == 14
+    assert f"{len(cluster.datanodes) - 1}/{len(cluster.datanodes)} DataNodes live" in done.stdout
+    assert "dead 14 s after its last heartbeat" in done.stdout
