@@ -46,7 +46,7 @@ stage 3 "spark-submit ingest into $DATA"
 spark_jobs/submit spark_jobs/ingest.py --source "$SOURCE" --dest "$DATA"
 
 stage 4 "torchrun: 2 pipeline stages on the CPU, streaming clips from HDFS"
-.venv/bin/torchrun --standalone --nproc-per-node 2 -m training.train --data "$DATA" \
+$PY -m training.launch --standalone --nproc-per-node 2 -m training.train --data "$DATA" \
   --stages 2 --resume --checkpoint-every 100 "${TRAIN[@]}"
 
 stage 5 "evaluation (standard and official MARS protocols) and report"

@@ -30,6 +30,7 @@ from hadoop.cli import (  # noqa: E402
     non_negative_int,
     positive_int,
 )
+from hadoop.netaddr import job_address  # noqa: E402
 from ingest.spark_ingest import MIB, IngestConfig, run_ingest  # noqa: E402
 
 
@@ -83,6 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.master:
         conf.setMaster(args.master)
     conf.setIfMissing("spark.master", "local[*]")  # run outside spark-submit, too
+    # The driver's servers (RPC, block manager) listen where the cluster reaches this host, not
+    # on Spark's pick, the first non-loopback interface; --conf settings still win.
+    address = job_address(args.dest if args.dest.startswith("hdfs://") else None)
+    conf.setIfMissing("spark.driver.bindAddress", address)
+    conf.setIfMissing("spark.driver.host", address)
     sc = SparkContext.getOrCreate(conf)
     # No sc.stop(): when this process exits, spark-submit's JVM exits too and its shutdown
     # hook stops the context, while PySpark's stop() waits ~1 s for its accumulator server's

@@ -7,7 +7,10 @@ even when tests fail. Tests marked ``faults`` damage it on purpose, so they run 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,3 +97,54 @@ def small_dataset(cluster: LocalCluster, small_mars: Path, sc: SparkContext) -> 
     run_ingest(sc, IngestConfig(source=str(small_mars), dest=url, shard_size=MIB,
                                 block_size=MIB))
     return url
+
+
+@dataclass(frozen=True)
+class Listener:
+    """A listening TCP socket and the process that holds it."""
+
+    address: str
+    port: int
+    pid: int
+    command: str
+
+
+def _decode(hex_address: str) -> str:
+    """An address of /proc/net/tcp{,6}: 32-bit words in host (little-endian) byte order."""
+    raw = b"".join(bytes.fromhex(hex_address[i:i + 8])[::-1] for i in range(0, len(hex_address), 8))
+    return socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
+
+
+def listening_sockets(session: int) -> list[Listener]:
+    """Every TCP socket listening in process session ``session`` (a job started with
+    ``start_new_session=True`` and all its children), from /proc as ``ss -ltnp`` reads it."""
+    owners: dict[str, tuple[int, str]] = {}  # socket inode -> (pid, command)
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[3]) != session:
+                continue
+            command = stat[stat.index("(") + 1:stat.rindex(")")]
+            for fd in (proc / "fd").iterdir():
+                link = os.readlink(fd)
+                if link.startswith("socket:["):
+                    owners[link[8:-1]] = (int(proc.name), command)
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended meanwhile
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in owners:  # 0A: LISTEN
+                address, port = fields[1].split(":")
+                pid, command = owners[fields[9]]
+                found.append(Listener(_decode(address), int(port, 16), pid, command))
+    return found
+
+
+@pytest.fixture
+def job_listeners() -> Callable[[int], list[Listener]]:
+    """``listening_sockets``, for tests that check where a real job's servers listen."""
+    return listening_sockets

@@ -53,7 +53,7 @@ def run_cell(data: str, stages: int, ids: int, args: argparse.Namespace, work: P
     if fs.exists(path):
         fs.delete(path, recursive=True)  # every cell trains from scratch
     out = work / f"k{stages}-p{ids}"
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+    command = [sys.executable, "-m", "training.launch", "--standalone",
                "--nproc-per-node", str(stages), "-m", "training.train", "--data", data,
                "--stages", str(stages), "--microbatches", str(args.microbatches),
                "--ids-per-batch", str(ids), "--tracklets-per-id", str(args.tracklets_per_id),

@@ -1,6 +1,7 @@
-"""Pipeline-parallel training from HDFS, launched by torchrun.
+"""Pipeline-parallel training from HDFS, launched by torchrun (through training.launch).
 
-    torchrun --nproc-per-node 2 -m training.train --data hdfs://127.0.0.10:8020/reid/mars \\
+    python -m training.launch --standalone --nproc-per-node 2 -m training.train \\
+        --data hdfs://127.0.0.10:8020/reid/mars \\
         --stages 2 --microbatches 4 --checkpoint hdfs://127.0.0.10:8020/reid/runs/mars/ckpt
 
 World size = stages x replicas (PP x DP). Every rank opens the dataset's index; the first stage
@@ -317,8 +318,8 @@ class _TrainLog:
 
 def build_parser() -> argparse.ArgumentParser:
     d = TrainConfig(data="", checkpoint="", out=Path())
-    p = ArgumentParser(prog="torchrun --nproc-per-node K -m training.train", description=__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(prog="python -m training.launch --nproc-per-node K -m training.train",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True, help="hdfs://.../reid/<name> (the ingest's)")
     p.add_argument("--checkpoint", help="hdfs:// checkpoint directory "
                    "(default: <data's parent>/runs/<name>/checkpoints)")

@@ -23,7 +23,7 @@ SMALL = ["--preset", "small", "--seq-len", "4", "--height", "64", "--width", "32
 
 
 def torchrun(*args: str, restarts: int = 0) -> subprocess.Popen[str]:
-    command = [str(Path(sys.executable).parent / "torchrun"), "--standalone",
+    command = [sys.executable, "-m", "training.launch", "--standalone",
                "--nproc-per-node", "2", "--max-restarts", str(restarts),
                "-m", "training.train", *args]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -63,7 +63,8 @@ def build_layout(stages: int, device: torch.device) -> ParallelLayout:
         if "MASTER_ADDR" not in os.environ:
             raise PipelineError(
                 f"{stages} pipeline stages need one process per stage: launch with "
-                f"`torchrun --nproc-per-node {stages} ...` (or init torch.distributed first)"
+                f"`python -m training.launch --nproc-per-node {stages} ...` (torchrun's flags; or "
+                "init torch.distributed first)"
             )
         dist.init_process_group(backend_for(device), store=_attempt_store(),
                                 rank=int(os.environ["RANK"]),
