@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -68,6 +69,24 @@ def classpath(conf_dir: Path = CONF_DIR) -> str:
         raise JavaNotFoundError("the project's Hadoop plug-ins are not built "
                                 f"({', '.join(missing)}): run `make setup`")
     return os.pathsep.join([str(conf_dir), str(LIB_DIR / "*"), *map(str, PLUGIN_JARS)])
+
+
+def require_plugin_class(setting: str, class_name: str) -> None:
+    """A project class that a site setting names must be in the built plug-in jars: jars built
+    before a rename would otherwise fail the daemon deep in its start-up."""
+    if not class_name.startswith("org.reidhdfs."):
+        return
+    entry = class_name.replace(".", "/") + ".class"
+    for jar in PLUGIN_JARS:
+        try:
+            with zipfile.ZipFile(jar) as archive:
+                if entry in archive.namelist():
+                    return
+        except (OSError, zipfile.BadZipFile):
+            continue
+    raise JavaNotFoundError(f"{setting}={class_name} is in none of the built plug-ins "
+                            f"({', '.join(str(jar) for jar in PLUGIN_JARS)}): rebuild them "
+                            "with `make setup`")
 
 
 def java_command(main: str, args: list[str], *, conf_dir: Path = CONF_DIR,

@@ -30,7 +30,7 @@ from hadoop.errors import (
     PortInUseError,
     TopologyError,
 )
-from hadoop.jvm import hadoop_env, java_binary, java_command
+from hadoop.jvm import hadoop_env, java_binary, java_command, require_plugin_class
 from hadoop.siteconf import CONF_DIR, host_port, load_site
 from hadoop.topology import Host, RackTable, load_rack_table
 
@@ -246,6 +246,8 @@ class LocalCluster:
         missing = [d for d in self.daemons if d.pid() is None]
         self._check_ports_free(missing)
         if self.namenode in missing:
+            key = "dfs.block.replicator.classname"
+            require_plugin_class(key, self._site.get(key, ""))
             self._prepare_namenode_storage()
         started: list[Daemon] = []
         try:
