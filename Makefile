@@ -38,7 +38,7 @@ $(JAVA_STAMP): $(JAVA_INPUTS)
 	@touch $@
 
 # Spark's classes as the driver JVM loads them, dumped once so each spark_jobs/submit maps them
-# instead of parsing jars (Spark session start-up 2.2 s -> 1.0 s). Rebuilt with the venv.
+# instead of parsing jars, a large part of a Spark session's start-up. Rebuilt with the venv.
 $(SPARK_CDS): $(VENV_STAMP) spark_jobs/warmup.py spark_jobs/submit
 	@echo "==> [setup] class-data archive for the Spark driver JVM"
 	@SPARK_LOCAL_IP=127.0.0.1 spark_jobs/submit --build-class-archive

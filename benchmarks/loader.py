@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="clips of a batch whose byte ranges are at most this far apart "
                              "share a read (default %(default)s; 0: only overlapping ones)")
     args = parser.parse_args(argv)
-    # timed windows of >= 7 s: shorter ones swing by +-15% on this 2-core box
+    # timed windows of >= 7 s: shorter ones swing widely on a 2-core box
     ids, warmup, batches, rounds = (24, 20, 250, 2) if args.quick else (80, 40, 600, 3)
 
     from pyspark import SparkContext

@@ -1,9 +1,8 @@
 """Byte ranges of files, and merging nearby ones into fewer reads.
 
-A read's fixed cost dwarfs its per-byte cost on the HDFS path (measured on the local cluster
-for 90 KiB ranges: about 0.2 ms of client CPU and 0.3-0.5 ms of DataNode CPU per read, against
-about 1 ms per MiB for both together), so reading a small hole between two wanted ranges is
-cheaper than a second read. The same trade-off is behind pyarrow's read coalescing
+A read's fixed cost (client and DataNode CPU per request) dwarfs its per-byte cost on the HDFS
+path for clip-sized ranges, so reading a small hole between two wanted ranges is cheaper than a
+second read. The same trade-off is behind pyarrow's read coalescing
 (``CacheOptions.hole_size_limit``) for Parquet column chunks.
 """
 

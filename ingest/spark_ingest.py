@@ -157,7 +157,7 @@ def _skipped_text(split: str, skipped: dict[str, Any]) -> str:
 
 def run_ingest(sc: SparkContext, config: IngestConfig) -> IngestResult:
     """Run one ingest with an existing SparkContext (see the module docstring). The ingest uses
-    RDDs only, so it needs no SparkSession, whose start-up costs a spark-submit ~0.5 s more."""
+    RDDs only, so it needs no SparkSession, whose start-up would lengthen every spark-submit."""
     began = time.monotonic()
     config.check()
     fs, dest = HdfsFS.for_url(config.dest)
@@ -368,7 +368,7 @@ def balanced_bins(plan: list[TrackletToPack], sizes: dict[str, int], count: int,
     """Identity groups (each a list of tracklets in tracklet order) dealt into at most ``count``
     bins of nearly equal source bytes, largest group first (LPT). The plan is metadata the
     driver already holds, so grouping it here costs nothing, where a Spark repartition + sort
-    of it cost a shuffle and 3.8 s of a 8.8 s job (1,670 tracklets)."""
+    of it cost a shuffle and a large share of the job."""
     groups: dict[str, list[TrackletToPack]] = {}
     for tracklet in sorted(plan, key=lambda t: t.tracklet_id):
         groups.setdefault(tracklet.group, []).append(tracklet)

@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     conf.setIfMissing("spark.driver.host", address)
     sc = SparkContext.getOrCreate(conf)
     # No sc.stop(): when this process exits, spark-submit's JVM exits too and its shutdown
-    # hook stops the context, while PySpark's stop() waits ~1 s for its accumulator server's
-    # poll loop, a seventh of a small ingest.
+    # hook stops the context, while PySpark's stop() waits for its accumulator server's poll
+    # loop, a noticeable part of a small ingest.
     print(run_ingest(sc, config).summary())
     return 0
 

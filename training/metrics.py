@@ -264,7 +264,7 @@ def _stable_argsort(dist: npt.NDArray[np.floating]) -> IntArray:
     """Row-wise argsort with ties in gallery order.
 
     float32 rows (what :func:`distance_matrix` returns) hold many exact ties at MARS size, so
-    numpy's fast unstable sort is not enough and its stable one is ~6x slower. Instead each
+    numpy's fast unstable sort is not enough and its stable one is much slower. Instead each
     entry becomes one uint64 whose high half orders like the float and whose low half is the
     column, and those keys are sorted with the fast sort: same order, at its speed.
     """

@@ -44,9 +44,8 @@ _ADDRESS_KEYS = {
 _HEAP = {"namenode": "768m", "datanode": "320m"}
 # Every daemon of the local cluster shares this host's cores with the clients it serves. C2's
 # compile threads, in seven JVMs at once, burn more CPU than they save for daemons whose hot
-# paths are system calls: with C1 only, a DataNode's CPU per range read is the same once warm
-# (0.31-0.35 ms for 90 KB, against 0.29-0.51 ms), it spends 0.03-0.2 s instead of 0.4-0.9 s
-# compiling per loader epoch, and the cluster starts in 10 s instead of 17 s.
+# paths are system calls: with C1 only, a DataNode's CPU per range read is the same once warm,
+# it spends far less compiling, and the cluster starts sooner (README, "The cluster").
 _DAEMON_JVM_OPTIONS = ("-XX:TieredStopAtLevel=1",)
 _STOP_GRACE_S = 20.0
 

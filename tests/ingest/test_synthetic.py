@@ -106,7 +106,7 @@ def test_mars_sized_name_lists_read_in_seconds(tmp_path: Path) -> None:
     mars.write_info(tmp_path, names, plan.query_rows)
     started = time.perf_counter()
     summary = read_mars(tmp_path, strict=True, files="none").summary()
-    assert time.perf_counter() - started < 30  # about 1.5 s on an idle 2-core machine
+    assert time.perf_counter() - started < 30  # far above an idle machine's time: a bound
     every = summary["all"]
     assert every["frames"] == pytest.approx(1_191_003, rel=0.15)
     assert every["tracklets"] == pytest.approx(20_478, rel=0.15)

@@ -18,9 +18,8 @@ class PipelineConfig:
 
     Schedules: "gpipe" runs every forward, then every backward, so each stage holds the
     activations of all M micro-batches; "1f1b" interleaves them once the pipeline is full and
-    holds at most K - stage_index (it needs M >= K). Same bubble, (K-1)/(M+K-1); measured
-    peak memory of the largest stage, K=2, M=8: 0.26 (1f1b) vs 0.60 (gpipe) of one process
-    training the same batch (benchmarks/pipeline.py).
+    holds at most K - stage_index (it needs M >= K). Same bubble, (K-1)/(M+K-1); 1f1b's largest
+    stage peaks well below gpipe's (benchmarks/pipeline.py measures both).
 
     ``boundaries`` fixes the split by hand as unit indices (0, b1, ..., n_units), e.g. to resume
     a checkpoint on the split it was saved with; None (the default) profiles every unit on the
