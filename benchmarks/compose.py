@@ -14,7 +14,7 @@ web UI on 127.0.0.1):
   train    torchrun --nnodes 2 (one process on each trainer host, stage 0 on one host and
            stage 1 on the other) and the single-host 2-stage run on the same data and seed;
            the final weights are compared;
-  evaluate the two-host checkpoint, report in ./reports/compose (mounted from the host);
+  evaluate the two-host checkpoint, report in ./reports/compose/report (mounted from the host);
   heal     ``docker compose kill dn3``: time until every block is back to 3 live replicas,
            while every shard is read in full (no read may fail); dn3 is started again.
 
@@ -287,10 +287,12 @@ def run(quick: bool, down: bool) -> Result:
     print(f"    two hosts {result.two_host_steps_per_s:.3f} steps/s, one host "
           f"{result.single_host_steps_per_s:.3f} steps/s; weights {result.weights}")
 
-    stage("evaluation; report in ./reports/compose")
+    # its own directory: the report is swapped in whole, which would drop the event logs and
+    # training metrics beside it
+    stage("evaluation; report in ./reports/compose/report")
     run_in("trainer1", "python", "-m", "training.evaluate", "--data", DATA, "--checkpoint",
-           f"{RUNS}/two-host", "--report", "reports/compose", timeout=1800)
-    result.report = str(reports / "index.html")
+           f"{RUNS}/two-host", "--report", "reports/compose/report", timeout=1800)
+    result.report = str(reports / "report" / "index.html")
 
     stage(f"heal drill: docker compose kill {KILLED}")
     heal_drill(result)

@@ -63,7 +63,11 @@ def test_two_host_training_equals_the_single_host_run(stack: Result) -> None:
 
 
 def test_evaluation_report_lands_on_the_host(stack: Result) -> None:
-    assert (REPO / "reports" / "compose" / "index.html").is_file()
+    reports = REPO / "reports" / "compose"
+    assert (reports / "report" / "index.html").is_file()
+    # and the report did not replace what the run wrote beside it
+    assert (reports / "two-host" / "metrics.csv").is_file()
+    assert any((reports / "spark-events" / "scan").iterdir())
 
 
 def test_a_killed_datanode_is_healed_without_a_failed_read(stack: Result) -> None:
