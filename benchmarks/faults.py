@@ -26,8 +26,8 @@ from hadoop.blocks import block_locations, scrub
 from hadoop.cli import ArgumentParser, positive_int, run
 from hadoop.cluster import LocalCluster
 from hadoop.cluster.faults import corrupt_replica, wait_until_dead, wait_until_replicated
-from ingest.hdfs_io import HdfsFS, HdfsIOError
-from ingest.read_probe import ReadProbe
+from hadoop.fs import HdfsFS, StorageError
+from hadoop.fs.probe import ReadProbe
 
 MIB = 1 << 20
 BLOCK = 4 * MIB
@@ -101,7 +101,7 @@ def stop_rack(cluster: LocalCluster, fs: HdfsFS, rack: str) -> tuple[int, int]:
         for path, data in contents.items():
             try:
                 unreadable += fs.read_file(path) != data
-            except (OSError, HdfsIOError):
+            except StorageError:
                 unreadable += 1
         missing = cluster.jmx.block_health()["missing"]
     finally:

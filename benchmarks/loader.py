@@ -25,9 +25,9 @@ from hadoop.cli import ArgumentParser, non_negative_int, run
 from hadoop.cluster import LocalCluster
 from hadoop.cluster.jmx import datanode_reads
 from hadoop.errors import ClusterError
+from hadoop.fs import LocalFS, resolve
+from hadoop.fs.ranges import DEFAULT_MAX_GAP
 from ingest.dataset import ShardedDataset, open_dataset
-from ingest.hdfs_io import HdfsFS
-from ingest.ranges import DEFAULT_MAX_GAP
 from ingest.synthetic import SyntheticConfig, generate
 from training.data.clips import TrainClips, collate_clips
 from training.data.decode import DECODERS
@@ -38,24 +38,16 @@ from training.data.transforms import AugmentConfig
 MIB = 1 << 20
 
 
-class LocalStore:
-    """The shards mirrored on local disk, one pread per range read like HdfsFS."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def read_range(self, path: str, offset: int, length: int) -> bytes:
-        with open(self.root / path.lstrip("/"), "rb") as handle:
-            return os.pread(handle.fileno(), length, offset)
-
-
-def mirror(data: ShardedDataset, target: Path) -> LocalStore:
-    fs, _ = HdfsFS.for_url(data.url)
-    for shard in {r.shard for r in data.records}:
-        local = target / f"{data.root}/{shard}".lstrip("/")
-        local.parent.mkdir(parents=True, exist_ok=True)
-        local.write_bytes(fs.read_file(f"{data.root}/{shard}"))
-    return LocalStore(target)
+def mirror(data: ShardedDataset, target: Path) -> ShardedDataset:
+    """The same dataset copied to a local directory and opened from there (a path without
+    ``hdfs://`` is local): the same reader, one ``pread`` per range read."""
+    fs, root = resolve(data.url)
+    local = LocalFS()
+    for entry in fs.list(root, recursive=True):
+        if not entry.isdir:
+            local.write_file(str(target / entry.path[len(root):].lstrip("/")),
+                             fs.read_file(entry.path))
+    return open_dataset(str(target))
 
 
 def throughput(data: ShardedDataset, seq_len: int, warmup: int, batches: int,
@@ -169,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             run_ingest(sc, IngestConfig(source=str(work / "mars"), dest=url))
             sc.stop()
             hdfs = open_dataset(url)
-            local = open_dataset(url, store=mirror(hdfs, work / "local"))
+            local = mirror(hdfs, work / "local")
             rows = []
             for seq_len in (4, 8):
                 def rate(data: ShardedDataset, seq_len: int = seq_len) -> tuple[float, int]:

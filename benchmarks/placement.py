@@ -16,7 +16,6 @@ import math
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from hadoop.cli import (
     run,
 )
 from hadoop.errors import ReidError
+from hadoop.fs import atomic_path
 
 REPO = Path(__file__).resolve().parents[1]
 # The simulator (its own module, kept out of the NameNode's plug-in jar) and the placement core it
@@ -220,16 +220,11 @@ def plot(rows: Sequence[SimRow], png_path: Path, title: str) -> None:
     figure.suptitle(title)
     figure.tight_layout()
     png_path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=png_path.parent, prefix=".placement-",
-                                         suffix=".png.tmp")
-    os.close(handle)
     try:
-        figure.savefig(temporary, format="png", dpi=110)
-        os.replace(temporary, png_path)
+        with atomic_path(png_path) as temporary:
+            figure.savefig(temporary, format="png", dpi=110)
     finally:
         plt.close(figure)
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def result_line(rows: Sequence[SimRow], seconds: float) -> str:

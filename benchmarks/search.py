@@ -131,7 +131,7 @@ def export_check() -> float:
 
 
 def embed_rate(data_url: str, workers: int) -> float:
-    from ingest.hdfs_io import HdfsFS
+    from hadoop.fs import resolve
     from training.embed import embed_dataset
 
     torch.manual_seed(0)
@@ -140,7 +140,7 @@ def embed_rate(data_url: str, workers: int) -> float:
         exported = save_exported(model, Path(tmp) / "m.pt", source={"benchmark": True})
         result = embed_dataset(data_url, load_exported(exported.path), workers=workers,
                                progress=False)
-    fs, root = HdfsFS.for_url(result.url.rsplit("/", 1)[0])
+    fs, root = resolve(result.url.rsplit("/", 1)[0])
     fs.delete(root, recursive=True)
     rate = result.rows / result.seconds
     print(f"embed: {result.rows} tracklets in {result.seconds:.1f} s = {rate:.1f}/s "

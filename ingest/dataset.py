@@ -5,7 +5,7 @@ manifest (the commit point) and exactly the index parts it lists; ``read_frames`
 tracklet's frames with ONE positional range read and checks them against the index and the
 ingest's frame rule. A batch of tracklets can share reads: ``frame_range`` says which bytes a
 tracklet's frames need, ``read_span`` reads them (or a span merged by
-``ingest.ranges.coalesce``) and ``cut_frame`` takes one frame out of such a read.
+``hadoop.fs.ranges.coalesce``) and ``cut_frame`` takes one frame out of such a read.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hadoop.fs import StorageError, resolve
+from hadoop.fs.ranges import ByteRange
 from ingest.errors import IngestError
 from ingest.frame_check import marker_problem
-from ingest.hdfs_io import HdfsFS, HdfsIOError
 from ingest.manifest import Manifest, ManifestError, read_manifest
-from ingest.ranges import ByteRange
 from ingest.shards import INDEX_SCHEMA
 
 
@@ -44,7 +44,8 @@ class BadFrameError(DatasetError):
 
 
 class RangeStore(Protocol):
-    """Anything that can read an exact byte range of a file (HdfsFS; a local mirror in tests)."""
+    """Anything that can read an exact byte range of a file (a ``hadoop.fs`` filesystem; a
+    counting wrapper in tests)."""
 
     def read_range(self, path: str, offset: int, length: int) -> bytes: ...
 
@@ -101,7 +102,7 @@ class ShardedDataset:
 
     def read_span(self, span: ByteRange) -> bytes:
         """The bytes of ``span`` (from :meth:`frame_range`, or several merged by
-        ``ingest.ranges.coalesce``), with one range read of the dataset's store."""
+        ``hadoop.fs.ranges.coalesce``), with one range read of the dataset's store."""
         return self.store.read_range(span.path, span.start, span.length)
 
     def shard_path(self, record: TrackletRecord) -> str:
@@ -142,15 +143,17 @@ class ShardedDataset:
 
 
 def open_dataset(url: str, store: RangeStore | None = None) -> ShardedDataset:
-    """The dataset committed at ``hdfs://.../reid/<name>`` (manifest + index parts it lists).
-    ``store`` reads the shards (default: the dataset's HDFS)."""
-    fs, root = HdfsFS.for_url(url)
+    """The dataset committed at ``url`` (manifest + index parts it lists): ``hdfs://.../reid/
+    <name>``, or a local directory (``hadoop.fs.paths``). ``store`` reads the shards (default:
+    the dataset's own filesystem)."""
+    fs, root = resolve(url)
     try:
         manifest = read_manifest(fs, root)
-    except (HdfsIOError, ManifestError) as exc:
+    except (StorageError, ManifestError) as exc:
         raise DatasetError(f"cannot read the manifest of {url}: {exc}") from exc
     if manifest is None:
-        raise DatasetError(f"no dataset at {url}: {root}/manifest.json does not exist "
+        raise DatasetError(f"no dataset at {url}: {fs.kind} {fs.location(root)}/manifest.json "
+                           "does not exist "
                            "(run the ingest: spark-submit spark_jobs/ingest.py)")
     parts = [pq.read_table(io.BytesIO(fs.read_file(f"{root}/{part}")), schema=INDEX_SCHEMA)
              for part in manifest.index_parts]

@@ -21,8 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from hadoop.fs import FileSystem
 from ingest.errors import IngestError
-from ingest.hdfs_io import HdfsFS
 from ingest.shards import MANIFEST, TrackletToPack
 
 FORMAT = "reid-hdfs/tracklet-shards"
@@ -99,15 +99,15 @@ class Manifest:
             raise ManifestError(f"{where}: malformed manifest: {exc}") from exc
 
 
-def read_manifest(fs: HdfsFS, root: str) -> Manifest | None:
+def read_manifest(fs: FileSystem, root: str) -> Manifest | None:
     """The manifest of the dataset at ``root``, or None if no dataset was committed there."""
     path = f"{root}/{MANIFEST}"
     if not fs.exists(path):
         return None
-    return Manifest.from_json(fs.read_file(path).decode(), f"{fs.url}{path}")
+    return Manifest.from_json(fs.read_file(path).decode(), fs.location(path))
 
 
-def write_manifest(fs: HdfsFS, root: str, manifest: Manifest) -> None:
+def write_manifest(fs: FileSystem, root: str, manifest: Manifest) -> None:
     """Commit: replace the manifest atomically (write aside, rename over)."""
     fs.write_file(f"{root}/{MANIFEST}", manifest.to_json().encode(), overwrite=True)
 

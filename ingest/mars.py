@@ -36,7 +36,6 @@ import os
 import re
 import statistics
 import sys
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ import scipy.io
 from scipy.io.matlab import MatReadError
 
 from hadoop.cli import ArgumentParser, entry_point, non_negative_int
+from hadoop.fs import atomic_write
 from ingest.errors import IngestError
 from ingest.frame_check import frame_problem
 
@@ -285,13 +285,13 @@ def write_info(
             rows.append((start, end, parse_pid(match["pid"]), int(match["cam"])))
             start = end + 1
         lines = "".join(f"{name}\n" for frames in names[split] for name in frames)
-        _replace_bytes(root / NAME_FILES[split], lines.encode("ascii"))
+        atomic_write(root / NAME_FILES[split], lines.encode("ascii"))
         matrix = np.array(rows, dtype=np.int32).reshape(-1, 4)
-        _replace_bytes(root / INFO_FILES[split], _mat_bytes(INFO_VARIABLES[split], matrix))
+        atomic_write(root / INFO_FILES[split], _mat_bytes(INFO_VARIABLES[split], matrix))
     queries = np.asarray(query_rows, dtype=np.int64).reshape(1, -1)
     fits_uint16 = queries.size == 0 or queries.max() <= np.iinfo(np.uint16).max
     dtype = np.uint16 if fits_uint16 else np.uint32  # MARS stores uint16
-    _replace_bytes(root / QUERY_FILE, _mat_bytes(QUERY_VARIABLE, queries.astype(dtype)))
+    atomic_write(root / QUERY_FILE, _mat_bytes(QUERY_VARIABLE, queries.astype(dtype)))
 
 
 def _mat_bytes(variable: str, array: np.ndarray) -> bytes:
@@ -299,16 +299,6 @@ def _mat_bytes(variable: str, array: np.ndarray) -> bytes:
     scipy.io.savemat(buffer, {variable: array}, format="5")
     return _MAT_DESCRIPTION + buffer.getvalue()[len(_MAT_DESCRIPTION) :]
 
-
-def _replace_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- reading -------------------------------------------------------------------------------

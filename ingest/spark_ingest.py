@@ -46,10 +46,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyspark import SparkContext
 
+from hadoop.fs import FileSystem, PathNotFoundError, is_hdfs, resolve
 from ingest import mars
 from ingest.errors import IngestError
 from ingest.frame_source import FrameSource
-from ingest.hdfs_io import HdfsFS, split_url
 from ingest.manifest import (
     Generation,
     Manifest,
@@ -108,8 +108,7 @@ class IngestConfig:
         if self.allow_missing_split and self.strict:
             raise IngestError("--allow-missing-split needs --lenient (strict mode stops at "
                               "the first problem)")
-        nn, path = split_url(self.dest)
-        if nn is None or not path.strip("/"):
+        if not is_hdfs(self.dest) or resolve(self.dest)[1] == "/":
             raise IngestError(f"--dest {self.dest!r} must be hdfs://<namenode>/<dir>/<name>")
 
 
@@ -160,7 +159,7 @@ def run_ingest(sc: SparkContext, config: IngestConfig) -> IngestResult:
     RDDs only, so it needs no SparkSession, whose start-up would lengthen every spark-submit."""
     began = time.monotonic()
     config.check()
-    fs, dest = HdfsFS.for_url(config.dest)
+    fs, dest = resolve(config.dest)
     source = FrameSource(config.source).source
     dataset = _read_metadata(config.source, config.strict)
     skipped = _skipped(dataset, config)
@@ -189,10 +188,10 @@ def run_ingest(sc: SparkContext, config: IngestConfig) -> IngestResult:
             return _up_to_date(config, existing, began)
 
         number = len(existing.generations) if mode == "append" and existing else 0
-        print_(f"ingest: packing {len(plan)} tracklets into {fs.url}{lease.staging} "
+        print_(f"ingest: packing {len(plan)} tracklets into {fs.location(lease.staging)} "
                f"(generation {number})")
         shards, rows, quarantine, contents = _pack(sc, config, plan, sizes,
-                                                   fs.url + lease.staging, number)
+                                                   fs.location(lease.staging), number)
         counts = {"tracklets": len(rows), "frames": sum(r["num_frames"] for r in rows),
                   "bytes": sum(s.bytes for s in shards), "shards": len(shards),
                   "quarantined_frames": sum(1 for q in quarantine if q["frame"]),
@@ -240,30 +239,29 @@ def _skipped(dataset: mars.MarsDataset, config: IngestConfig) -> dict[str, dict[
 
 
 def _read_metadata(source: str, strict: bool) -> mars.MarsDataset:
-    """Read the MARS info files; for an hdfs:// source they are fetched to a temp dir first.
-    Frame files are checked by the Spark listing, not here."""
-    nn, path = split_url(source)
-    if nn is None:
-        root = Path(path)
-        if not (root / "info").is_dir():
-            raise IngestError(f"--source {source}: no info/ directory (not a MARS tree)")
-        return mars.read_mars(root, strict=strict, files="none")
-    fs = HdfsFS(nn)
+    """Read the MARS info files, fetched from the source's filesystem (local or HDFS) into a
+    temp dir first; a missing one is left out there, for ``read_mars`` to report (strict) or
+    skip its split (lenient). Frame files are checked by the Spark listing, not here."""
+    fs, path = resolve(source)
+    if not fs.exists(f"{path}/info"):
+        raise IngestError(f"--source {source}: no info/ directory on {fs.kind} "
+                          f"{fs.location(path)} (not a MARS tree)")
     with tempfile.TemporaryDirectory(prefix="mars-info-") as tmp:
         for name in sorted({*mars.NAME_FILES.values(), *mars.INFO_FILES.values(),
                             mars.QUERY_FILE}):
+            try:
+                data = fs.read_file(f"{path}/{name}")
+            except PathNotFoundError:
+                continue
             target = Path(tmp) / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                target.write_bytes(fs.read_file(f"{path}/{name}"))
-            except FileNotFoundError:
-                raise IngestError(f"--source {source}: missing {name}") from None
+            target.write_bytes(data)
         dataset = mars.read_mars(Path(tmp), strict=strict, files="none")
     dataset.root = Path(path)
     return dataset
 
 
-def _stored_contents(fs: HdfsFS, dest: str, manifest: Manifest) -> dict[str, str | None]:
+def _stored_contents(fs: FileSystem, dest: str, manifest: Manifest) -> dict[str, str | None]:
     """Content digest of every tracklet the dataset holds (None: an index from before digests)."""
     contents: dict[str, str | None] = {}
     for part in manifest.index_parts:
@@ -281,7 +279,7 @@ def _changed(stored: dict[str, str | None], current: dict[str, str]) -> list[str
     return sorted(t for t, digest in current.items() if t in stored and stored[t] != digest)
 
 
-def _new_tracklets(sc: SparkContext, config: IngestConfig, fs: HdfsFS, dest: str,
+def _new_tracklets(sc: SparkContext, config: IngestConfig, fs: FileSystem, dest: str,
                    existing: Manifest, plan: list[TrackletToPack], sizes: dict[str, int],
                    ) -> list[TrackletToPack]:
     """``--append``: the tracklets the dataset does not have yet. Those it has must have the
@@ -297,7 +295,7 @@ def _new_tracklets(sc: SparkContext, config: IngestConfig, fs: HdfsFS, dest: str
     return [t for t in plan if t.tracklet_id not in stored]
 
 
-def _unchanged(sc: SparkContext, config: IngestConfig, fs: HdfsFS, dest: str,
+def _unchanged(sc: SparkContext, config: IngestConfig, fs: FileSystem, dest: str,
                existing: Manifest, plan: list[TrackletToPack], sizes: dict[str, int],
                source: str) -> bool:
     """A plain re-run over an existing dataset: True if it holds exactly this plan and content
@@ -387,7 +385,7 @@ def _versions(sc: SparkContext) -> dict[str, str]:
             "pyarrow": pa.__version__, "format": "1"}
 
 
-def _commit(fs: HdfsFS, lease: Lease, dest: str, manifest: Manifest, mode: str) -> str:
+def _commit(fs: FileSystem, lease: Lease, dest: str, manifest: Manifest, mode: str) -> str:
     """Publish the staged generation: ``mode`` "create", "replace" or "append"."""
     staging = lease.staging
     if mode == "append":
@@ -432,7 +430,7 @@ def _pack_partition(bins: Iterable[list[list[TrackletToPack]]], *, source: Frame
                     staging_url: str, generation: int, shard_size: int, replication: int,
                     block_size: int) -> Iterator[tuple[str, dict[str, Any]]]:
     """Pack the groups of one bin; yields ("shard"|"row"|"quarantine"|"content", record)."""
-    fs, staging = HdfsFS.for_url(staging_url)
+    fs, staging = resolve(staging_url)
     contents: dict[str, str] = {}
 
     def read(t: TrackletToPack) -> tuple[TrackletToPack, list[bytes | None]]:

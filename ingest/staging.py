@@ -33,8 +33,15 @@ from posixpath import basename, dirname
 from typing import Literal
 
 from hadoop.cli import ArgumentParser, entry_point
+from hadoop.fs import (
+    FileSystem,
+    PathExistsError,
+    PathNotFoundError,
+    StorageError,
+    is_hdfs,
+    resolve,
+)
 from ingest.errors import IngestError
-from ingest.hdfs_io import HdfsFS, HdfsIOError, split_url
 
 STAGING_DIR = ".staging"
 LEASE_SUFFIX = ".lease"
@@ -126,13 +133,13 @@ class Lease:
     Use as a context manager; a background thread renews it while the ingest runs, and
     :meth:`check` (before the commit) raises if another ingest took it over meanwhile."""
 
-    def __init__(self, fs: HdfsFS, dest: str) -> None:
+    def __init__(self, fs: FileSystem, dest: str) -> None:
         self.fs = fs
         self.dest = dest.rstrip("/")
         self.area = staging_area(self.dest)
         self.name = basename(self.dest)
         self.token = uuid.uuid4().hex[:12]
-        self.record = LeaseRecord(f"{fs.url}{self.dest}", self.token, Owner.this_process())
+        self.record = LeaseRecord(fs.location(self.dest), self.token, Owner.this_process())
         self.path = f"{self.area}/{self.name}{LEASE_SUFFIX}"
         self.staging = f"{self.area}/{self.name}.{self.token}"
         self.parked = f"{self.staging}{PARKED_SUFFIX}"
@@ -153,13 +160,14 @@ class Lease:
         clean(self.fs, self.area)
         try:
             self.fs.write_file(self.path, self.record.to_json())
-        except FileExistsError:
+        except PathExistsError:
             holder = read_lease(self.fs, self.path)
             who = f" ({holder.owner}, token {holder.token})" if holder else ""
             raise StagingError(
-                f"{self.fs.url}{self.dest} is being ingested by another run{who}: wait for it, "
+                f"{self.fs.location(self.dest)} is being ingested by another run{who}: wait for "
+                "it, "
                 f"or if it is dead, run python -m ingest.staging clean "
-                f"{self.fs.url}{dirname(self.dest)}") from None
+                f"{self.fs.location(dirname(self.dest))}") from None
         self.fs.mkdirs(self.staging)
         self._renewer = threading.Thread(target=self._renew_loop, name="staging-lease",
                                          daemon=True)
@@ -193,8 +201,8 @@ class Lease:
         while not self._stop.wait(RENEW_S):
             try:
                 self._renew()
-            except (OSError, RuntimeError, HdfsIOError) as exc:  # HDFS away: try again later
-                print(f"ingest: could not renew the lease {self.fs.url}{self.path}: {exc}",
+            except StorageError as exc:  # HDFS away: try again later
+                print(f"ingest: could not renew the lease {self.fs.location(self.path)}: {exc}",
                       flush=True)
 
     def _renew(self) -> None:
@@ -203,16 +211,16 @@ class Lease:
         holder = read_lease(self.fs, self.path)
         if holder is not None and holder.token != self.token:
             self._lost = (f"another ingest ({holder.owner}) took over the lease "
-                          f"{self.fs.url}{self.path} while this one ran (was it paused for "
+                          f"{self.fs.location(self.path)} while this one ran (was it paused for "
                           f"more than {LEASE_TTL_S:.0f} s?); nothing was committed")
             return
         self.fs.write_file(self.path, self.record.to_json(), overwrite=holder is not None)
 
 
-def read_lease(fs: HdfsFS, path: str) -> LeaseRecord | None:
+def read_lease(fs: FileSystem, path: str) -> LeaseRecord | None:
     try:
         return LeaseRecord.from_json(fs.read_file(path))
-    except FileNotFoundError:
+    except PathNotFoundError:
         return None
 
 
@@ -236,11 +244,11 @@ class LeaseState:
     why: str
 
 
-def lease_state(fs: HdfsFS, path: str, now: float) -> LeaseState:
+def lease_state(fs: FileSystem, path: str, now: float) -> LeaseState:
     """Whether the lease at ``path`` is live, and why (or why not)."""
     try:
         status = fs.status(path)
-    except FileNotFoundError:
+    except PathNotFoundError:
         return LeaseState(None, False, "no lease")
     record = read_lease(fs, path)
     age = max(0.0, now - status.modification_time / 1000)
@@ -253,13 +261,13 @@ def lease_state(fs: HdfsFS, path: str, now: float) -> LeaseState:
     return LeaseState(record, True, f"held by {record.owner}, renewed {age:.0f} s ago")
 
 
-def survey(fs: HdfsFS, area: str) -> Iterator[Entry]:
+def survey(fs: FileSystem, area: str) -> Iterator[Entry]:
     """Every entry of the staging area ``area`` with its state. Entries are listed before any
     lease is read: an ingest creates its lease before its staging directory, so every staging
     directory listed here has its lease on HDFS by the time it is read."""
     try:
         listed = fs.list(area)
-    except FileNotFoundError:
+    except PathNotFoundError:
         return
     now = time.time()
     leases: dict[str, LeaseState] = {}
@@ -294,7 +302,7 @@ def survey(fs: HdfsFS, area: str) -> Iterator[Entry]:
             yield Entry(path, state, f"no owner, untouched for {age:.0f} s")
 
 
-def clean(fs: HdfsFS, area: str) -> list[Entry]:
+def clean(fs: FileSystem, area: str) -> list[Entry]:
     """Remove the abandoned entries of ``area`` and move parked datasets back; returns them."""
     done = []
     for entry in survey(fs, area):
@@ -324,10 +332,9 @@ def main(argv: list[str]) -> int:
                              "clean: remove what no live ingest holds")
     parser.add_argument("root", help="hdfs://<namenode>/<dir> holding the datasets")
     args = parser.parse_args(argv)
-    nn, root = split_url(args.root)
-    if nn is None:
+    if not is_hdfs(args.root):
         parser.error(f"root {args.root!r} must be hdfs://<namenode>/<dir>")
-    fs = HdfsFS(nn)
+    fs, root = resolve(args.root)
     area = f"{root.rstrip('/')}/{STAGING_DIR}"
     entries = list(survey(fs, area)) if args.command == "list" else clean(fs, area)
     verb = {"live": "kept", "abandoned": "removed", "parked": "moved back"}
@@ -336,7 +343,7 @@ def main(argv: list[str]) -> int:
         target = f" -> {entry.dataset}" if entry.dataset else ""
         print(f"{state:10s} {entry.path}{target}  ({entry.why})")
     if not entries:
-        print(f"{fs.url}{area}: nothing {'staged' if args.command == 'list' else 'to clean'}")
+        print(f"{fs.location(area)}: nothing {'staged' if args.command == 'list' else 'to clean'}")
     return 0
 
 

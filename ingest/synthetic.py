@@ -60,6 +60,7 @@ from hadoop.cli import (
     positive_float,
     positive_int,
 )
+from hadoop.fs import replace_tree
 from ingest import appearance, mars, mars_stats
 from ingest.appearance import FRAME_H, FRAME_W, Person
 from ingest.errors import IngestError
@@ -354,23 +355,13 @@ def generate(out: Path, config: SyntheticConfig, *, force: bool = False,
                     for written in pool.imap_unordered(_render_task, tasks):
                         bar.update(written)
         mars.write_info(build, names, plan.query_rows)  # last: a tree with info is complete
-        _move_into_place(build, out)
+        replace_tree(build, out)
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
     return SyntheticSummary(out, config.ids, sum(len(plan.tracklets[s]) for s in mars.SPLITS),
                             total, time.perf_counter() - started)
 
-
-def _move_into_place(build: Path, out: Path) -> None:
-    """Rename the finished tree to ``out``, replacing an old one only now."""
-    if not out.exists():
-        os.rename(build, out)
-        return
-    old = out.parent / f"{out.name}.old-{secrets.token_hex(4)}"
-    os.rename(out, old)
-    os.rename(build, out)
-    shutil.rmtree(old)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,13 +1,13 @@
-"""Training checkpoints in HDFS: one file per pipeline stage, committed by a pointer file.
+"""Training checkpoints: one file per pipeline stage, committed by a pointer file.
 
-Layout under the checkpoint directory (an ``hdfs://`` URL)::
+Layout under the checkpoint directory (an ``hdfs://`` URL, or a local path: ``hadoop.fs.paths``)::
 
     step-000200/stage-0-of-2.pt     model + optimizer + scheduler state of stage 0
     step-000200/stage-1-of-2.pt
     step-000200/metrics.csv         the training log up to that step
     latest.json                     the commit: step, epoch, model config, stage files
 
-Each file is written atomically (HdfsFS.write_file); ``latest.json`` is replaced only after
+Each file is written atomically (``FileSystem.write_file``); ``latest.json`` is replaced only after
 every stage has written its file, so a run killed mid-save resumes from the previous
 checkpoint. Parameter names are the full model's, so the stage files of one step merge into an
 unsplit model for evaluation.
@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from ingest.hdfs_io import HdfsFS
+from hadoop.fs import describe, resolve
 from training.errors import TrainingError
 from training.model import ModelConfig, VideoReIDNet
 from training.pipeline import PipelineError, merge_stage_states
@@ -56,7 +56,8 @@ class CheckpointInfo:
 class CheckpointStore:
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
-        self.fs, self.root = HdfsFS.for_url(self.url)
+        self.fs, self.root = resolve(self.url)
+        self.where = describe(self.url)  # says which filesystem: HDFS or local
 
     @staticmethod
     def stage_file(step: int, stage: int, stages: int) -> str:

@@ -33,8 +33,8 @@ import torch
 import torch.distributed as dist
 
 from hadoop.cli import ArgumentParser, entry_point, non_negative_int
+from hadoop.fs import FileSystem, resolve
 from ingest.dataset import ShardedDataset, TrackletRecord, open_dataset
-from ingest.hdfs_io import HdfsFS
 from training.errors import TrainingError
 from training.features import extract_features
 from training.model.exported import ExportedModel, load_exported
@@ -67,14 +67,14 @@ class FeatureCommit:
     seconds: float
 
     @classmethod
-    def read(cls, fs: HdfsFS, path: str) -> FeatureCommit:
+    def read(cls, fs: FileSystem, path: str) -> FeatureCommit:
         try:
             document = json.loads(fs.read_file(path))
             commit = cls(**document)
         except (ValueError, TypeError) as exc:
-            raise EmbedError(f"{fs.url}{path} is not a features commit: {exc}") from exc
+            raise EmbedError(f"{fs.location(path)} is not a features commit: {exc}") from exc
         if commit.format != FORMAT:
-            raise EmbedError(f"{fs.url}{path} is not a {FORMAT} commit")
+            raise EmbedError(f"{fs.location(path)} is not a {FORMAT} commit")
         return commit
 
 
@@ -112,7 +112,7 @@ def embed_dataset(data_url: str, exported: ExportedModel, *, split: str = "test"
     began = time.monotonic()
     data = open_dataset(data_url)
     url = features_url(data_url, exported.version, split)
-    fs, root = HdfsFS.for_url(url)
+    fs, root = resolve(url)
     batches = dataset_batches(data)
     if fs.exists(f"{root}/{COMMIT}"):
         done = FeatureCommit.read(fs, f"{root}/{COMMIT}")

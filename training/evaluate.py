@@ -123,8 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m training.evaluate",
         description="Features for every test tracklet of a dataset in HDFS, scored under both "
                     "MARS protocols (standard and official), written into a report directory.")
-    parser.add_argument("--data", required=True, help="hdfs://.../reid/<name> (the ingest's)")
-    parser.add_argument("--checkpoint", required=True, help="hdfs:// checkpoint directory")
+    parser.add_argument("--data", required=True, help="the ingested dataset: hdfs://host:port/"
+                        "reid/<name> (a path without hdfs:// is a local directory)")
+    parser.add_argument("--checkpoint", required=True,
+                        help="checkpoint directory: hdfs://... or a local path")
     parser.add_argument("--report", type=Path, default=None,
                         help="report directory (default: reports/<dataset name>)")
     parser.add_argument("--metric", choices=METRICS, default="cosine")

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hadoop.cli import ArgumentParser, entry_point, positive_int
-from ingest.hdfs_io import HdfsFS
+from hadoop.fs import atomic_write, resolve
 from training.errors import TrainingError
 from training.evaluate import evaluate_checkpoint
 from training.train import PK, microbatch_problem
@@ -49,7 +49,7 @@ class Cell:
 def run_cell(data: str, stages: int, ids: int, args: argparse.Namespace, work: Path) -> Cell:
     """Train (torchrun, ``stages`` processes) and evaluate one configuration."""
     checkpoint = f"{data.rstrip('/')}-runs/experiments/k{stages}-p{ids}"
-    fs, path = HdfsFS.for_url(checkpoint)
+    fs, path = resolve(checkpoint)
     if fs.exists(path):
         fs.delete(path, recursive=True)  # every cell trains from scratch
     out = work / f"k{stages}-p{ids}"
@@ -115,9 +115,7 @@ def write_outputs(out: Path, cells: list[Cell], info: dict[str, object]) -> None
     for name, content in (("experiments.md", text), ("experiments.html", page),
                           ("experiments.json", json.dumps({"info": info, "cells": [
                               asdict(c) for c in cells]}, indent=2))):
-        tmp = out / f".{name}.tmp"
-        tmp.write_text(content)
-        tmp.replace(out / name)
+        atomic_write(out / name, content)
 
 
 def main(argv: list[str] | None = None) -> int:

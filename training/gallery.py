@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.hdfs_io import HdfsFS
+from hadoop.fs import FileSystem, resolve
 from training.embed import COMMIT, EmbedError, FeatureCommit
 
 FloatArray = npt.NDArray[np.float32]
@@ -25,10 +25,10 @@ META_COLUMNS = ("tracklet_id", "pid", "camid", "num_frames")
 
 
 class HdfsRangeFile(io.RawIOBase):
-    """A read-only, seekable file over HdfsFS range reads (what pyarrow needs to read one row
-    group or column of a Parquet file without fetching the rest)."""
+    """A read-only, seekable file over ``hadoop.fs`` range reads (what pyarrow needs to read one
+    row group or column of a Parquet file without fetching the rest)."""
 
-    def __init__(self, fs: HdfsFS, path: str) -> None:
+    def __init__(self, fs: FileSystem, path: str) -> None:
         super().__init__()
         self.fs, self.path = fs, path
         self.length = fs.size(path)
@@ -85,7 +85,7 @@ class FeatureGallery:
 
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
-        self.fs, self.root = HdfsFS.for_url(self.url)
+        self.fs, self.root = resolve(self.url)
         if not self.fs.exists(f"{self.root}/{COMMIT}"):
             raise EmbedError(f"no committed features at {self.url} ({COMMIT} does not exist; "
                              "run python -m training.embed)")

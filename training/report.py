@@ -14,10 +14,8 @@ from __future__ import annotations
 import csv
 import html
 import json
-import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
+from hadoop.fs import replace_tree
 from training.errors import TrainingError
 from training.metrics import REPORTED_RANKS, ProtocolResult
 
@@ -132,7 +131,7 @@ def building(target: Path) -> Iterator[Path]:
     try:
         staging.chmod(0o755)  # mkdtemp's 0700 would hide the page from a web server
         yield staging
-        _swap_into_place(staging, target)
+        replace_tree(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -202,7 +201,7 @@ def _write_metrics(
         "info": dict(info),
         "protocols": {r.protocol: r.as_dict() for r in results},
     }
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")  # in staging
 
 
 def _plot_cmc(path: Path, results: Sequence[ProtocolResult]) -> None:
@@ -354,20 +353,3 @@ trapezoid AP, every query counted.</p>
 </html>
 """
 
-
-def _swap_into_place(staging: Path, target: Path) -> None:
-    """Replace ``target`` with the finished ``staging`` directory, keeping the old one until
-    the new one is in place (rename(2) cannot replace a non-empty directory in one step)."""
-    if target.exists() and not target.is_dir():
-        raise ReportError(f"report target {target} exists and is not a directory")
-    if not target.exists():
-        os.replace(staging, target)
-        return
-    retired = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-    os.replace(target, retired)
-    try:
-        os.replace(staging, target)
-    except BaseException:
-        os.replace(retired, target)
-        raise
-    shutil.rmtree(retired)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import logging
 import os
 import socket
@@ -42,6 +43,7 @@ from hadoop.cli import (
     positive_float,
     positive_int,
 )
+from hadoop.fs import atomic_write, describe
 from hadoop.siteconf import host_port
 from hadoop.topology import load_rack_table
 from ingest.dataset import ShardedDataset, TrackletRecord, open_dataset
@@ -136,6 +138,7 @@ def train(config: TrainConfig) -> TrainingResult:
                                preset=config.preset, pretrained=config.pretrained,  # type: ignore[arg-type]
                                frame_size=(config.height, config.width))
     store = CheckpointStore(config.checkpoint)
+    logger.info("data: %s; checkpoints: %s", describe(config.data), store.where)
     resume = store.latest() if config.resume else None
     if resume is not None and resume.stages != config.stages:
         raise TrainingError(f"{config.checkpoint} step {resume.step} was saved with "
@@ -295,13 +298,11 @@ class _TrainLog:
         if not enabled:
             return
         out.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".csv.tmp")
-        if restored is not None:
-            tmp.write_bytes(restored)
-        else:
-            with tmp.open("w", newline="") as handle:
-                csv.writer(handle).writerow(LOG_COLUMNS)
-        tmp.replace(self.path)
+        if restored is None:
+            header = io.StringIO(newline="")
+            csv.writer(header).writerow(LOG_COLUMNS)
+            restored = header.getvalue().encode()
+        atomic_write(self.path, restored)
 
     def write(self, step: int, epoch: int, stats: StepStats, clips_per_s: float,
               seconds: float, elapsed: float) -> None:
@@ -320,8 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     d = TrainConfig(data="", checkpoint="", out=Path())
     p = ArgumentParser(prog="python -m training.launch --nproc-per-node K -m training.train",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", required=True, help="hdfs://.../reid/<name> (the ingest's)")
-    p.add_argument("--checkpoint", help="hdfs:// checkpoint directory "
+    p.add_argument("--data", required=True, help="the ingested dataset: hdfs://host:port/reid/"
+                   "<name> (a path without hdfs:// is a local directory)")
+    p.add_argument("--checkpoint", help="checkpoint directory: hdfs://... or a local path "
                    "(default: <data's parent>/runs/<name>/checkpoints)")
     p.add_argument("--out", type=Path, help="local metrics CSV and loss plot "
                    "(default: runs/<dataset name>)")

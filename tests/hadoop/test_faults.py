@@ -26,8 +26,8 @@ from hadoop.cluster.faults import (
     wait_until_dead,
     wait_until_replicated,
 )
-from ingest.hdfs_io import HdfsFS, ReplicasExhaustedError, RetryPolicy
-from ingest.read_probe import ReadProbe
+from hadoop.fs import HdfsFS, ReplicasExhaustedError, RetryPolicy
+from hadoop.fs.probe import ReadProbe
 
 pytestmark = [pytest.mark.cluster, pytest.mark.faults, pytest.mark.slow]
 BLOCK = 256 * 1024

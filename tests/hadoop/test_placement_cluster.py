@@ -14,8 +14,8 @@ from hadoop.blocks import Block, block_locations
 from hadoop.cluster import LocalCluster
 from hadoop.cluster.faults import wait_until_dead, wait_until_replicated
 from hadoop.cluster.jmx import datanode_reads
+from hadoop.fs import HdfsFS
 from hadoop.siteconf import CONF_DIR
-from ingest.hdfs_io import HdfsFS
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 BLOCK = 64 * 1024

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from hadoop.fs import PathNotFoundError
 from ingest import staging
 from ingest.staging import LeaseRecord, Owner, clean, survey
 
@@ -28,6 +29,9 @@ class FakeFS:
 
     url = "hdfs://fake:8020"
 
+    def location(self, path: str) -> str:
+        return f"{self.url}{path}"
+
     def __init__(self) -> None:
         self.entries: dict[str, tuple[bool, float, bytes]] = {}
 
@@ -38,12 +42,12 @@ class FakeFS:
         children = [FakeStatus(p, d, int(m * 1000)) for p, (d, m, _) in self.entries.items()
                     if p.rsplit("/", 1)[0] == path]
         if not children and path not in self.entries:
-            raise FileNotFoundError(path)
+            raise PathNotFoundError(path)
         return children
 
     def status(self, path: str) -> FakeStatus:
         if path not in self.entries:
-            raise FileNotFoundError(path)
+            raise PathNotFoundError(path)
         isdir, mtime, _ = self.entries[path]
         return FakeStatus(path, isdir, int(mtime * 1000))
 

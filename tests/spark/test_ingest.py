@@ -18,8 +18,8 @@ from pyspark.sql import SparkSession
 
 from hadoop.blocks import block_locations
 from hadoop.cluster import LocalCluster
+from hadoop.fs import FileSystem, HdfsFS, resolve
 from ingest import mars
-from ingest.hdfs_io import HdfsFS
 from ingest.manifest import read_manifest
 from ingest.spark_ingest import MIB, IngestConfig, IngestError, run_ingest
 
@@ -61,7 +61,7 @@ def ingested(cluster: LocalCluster, source: Path) -> str:
     return dest
 
 
-def load_index(fs: HdfsFS, root: str) -> list[dict[str, object]]:
+def load_index(fs: FileSystem, root: str) -> list[dict[str, object]]:
     manifest = read_manifest(fs, root)
     assert manifest is not None
     rows: list[dict[str, object]] = []
@@ -71,7 +71,7 @@ def load_index(fs: HdfsFS, root: str) -> list[dict[str, object]]:
 
 
 def test_index_has_one_row_per_tracklet_with_labels(ingested: str, source: Path) -> None:
-    fs, root = HdfsFS.for_url(ingested)
+    fs, root = resolve(ingested)
     rows = {str(r["tracklet_id"]): r for r in load_index(fs, root)}
     expected = {t.tracklet_id: t for t in mars.read_mars(source, files="none").tracklets}
     assert set(rows) == set(expected)
@@ -85,7 +85,7 @@ def test_index_has_one_row_per_tracklet_with_labels(ingested: str, source: Path)
 
 
 def test_every_tracklet_reads_back_as_source_bytes(ingested: str, source: Path) -> None:
-    fs, root = HdfsFS.for_url(ingested)
+    fs, root = resolve(ingested)
     for row in load_index(fs, root):
         data = fs.read_range(f"{root}/{row['shard']}", int(row["offset"]),  # type: ignore[call-overload]
                              int(row["length"]))  # type: ignore[call-overload]
@@ -102,7 +102,7 @@ def test_every_tracklet_reads_back_as_source_bytes(ingested: str, source: Path) 
 
 
 def test_shards_have_three_replicas_on_two_racks(ingested: str) -> None:
-    fs, root = HdfsFS.for_url(ingested)
+    fs, root = resolve(ingested)
     manifest = read_manifest(fs, root)
     assert manifest is not None
     for shard in manifest.generations[0].shards:
@@ -115,7 +115,7 @@ def test_shards_have_three_replicas_on_two_racks(ingested: str) -> None:
 
 
 def test_corrupt_jpeg_is_quarantined(ingested: str, source: Path) -> None:
-    fs, root = HdfsFS.for_url(ingested)
+    fs, root = resolve(ingested)
     manifest = read_manifest(fs, root)
     assert manifest is not None
     [entry] = manifest.generations[0].quarantine
@@ -127,7 +127,7 @@ def test_corrupt_jpeg_is_quarantined(ingested: str, source: Path) -> None:
 
 
 def test_index_is_readable_by_spark_and_hdfs_cat(ingested: str, spark: SparkSession) -> None:
-    fs, root = HdfsFS.for_url(ingested)
+    fs, root = resolve(ingested)
     rows = load_index(fs, root)
     via_spark = spark.read.parquet(f"{ingested}/index")
     assert via_spark.count() == len(rows)
@@ -137,7 +137,7 @@ def test_index_is_readable_by_spark_and_hdfs_cat(ingested: str, spark: SparkSess
 
 
 def test_second_run_changes_nothing(ingested: str, source: Path, sc: SparkContext) -> None:
-    fs, root = HdfsFS.for_url(ingested)
+    fs, root = resolve(ingested)
     before = {s.path: s.modification_time for s in fs.list(root, recursive=True)}
     result = run_ingest(sc, IngestConfig(source=str(source), dest=ingested,
                                          shard_size=MIB, block_size=MIB))
@@ -153,7 +153,7 @@ def test_different_data_at_dest_is_refused(ingested: str, small_mars: Path,
 
 
 def test_run_killed_half_way_leaves_old_dataset(ingested: str, small_mars: Path) -> None:
-    fs, root = HdfsFS.for_url(ingested)
+    fs, root = resolve(ingested)
     manifest_before = fs.read_file(f"{root}/manifest.json")
     proc = spark_submit("--source", str(small_mars), "--dest", ingested, "--replace",
                         "--shard-size-mib", "1", "--block-size-mib", "1", wait=False)
@@ -195,7 +195,7 @@ def test_append_adds_new_tracklets_without_rewriting(cluster: LocalCluster, smal
     created = run_ingest(sc, IngestConfig(source=str(first), dest=dest, shard_size=MIB,
                                           block_size=MIB))
     assert created.status == "created"
-    fs, root = HdfsFS.for_url(dest)
+    fs, root = resolve(dest)
     old = {s.path: (s.modification_time, s.length)
            for s in fs.list(f"{root}/shards", recursive=True) if not s.isdir}
 

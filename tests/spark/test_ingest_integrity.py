@@ -19,8 +19,8 @@ import pytest
 from pyspark import SparkContext
 
 from hadoop.cluster import LocalCluster
+from hadoop.fs import HdfsFS, resolve
 from ingest import mars
-from ingest.hdfs_io import HdfsFS
 from ingest.manifest import read_manifest
 from ingest.spark_ingest import MIB, IngestConfig, IngestError, run_ingest
 from ingest.staging import Lease, StagingError
@@ -76,7 +76,7 @@ def test_repaired_tree_is_ingested_again(cluster: LocalCluster, tree: Path,
     frame.write_bytes(original)
     again = run_ingest(sc, config(tree, dest))
     assert again.status == "replaced", again.summary()
-    fs, root = HdfsFS.for_url(dest)
+    fs, root = resolve(dest)
     [row] = [r for r in load_index(fs, root) if frame.name in r["frame_names"]]  # type: ignore[operator]
     length = len(next(t for t in mars.read_mars(tree, files="none").tracklets
                       if t.tracklet_id == row["tracklet_id"]).frames)
@@ -231,7 +231,7 @@ def test_lenient_ingest_never_drops_a_split_quietly(cluster: LocalCluster, tree:
     summary = result.summary()
     assert (f"test split dropped ({len(test)} tracklets, {frames} frames): "
             f"{tree}/{mars.INFO_FILES['test']}") in summary
-    fs, root = HdfsFS.for_url(dest)
+    fs, root = resolve(dest)
     manifest = read_manifest(fs, root)
     assert manifest is not None
     assert manifest.generations[0].skipped["test"]["tracklets"] == len(test)

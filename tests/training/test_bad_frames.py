@@ -21,9 +21,9 @@ import torch
 from pyspark import SparkContext
 
 from hadoop.cluster import LocalCluster
+from hadoop.fs import resolve
 from ingest import mars
 from ingest.dataset import ShardedDataset, TrackletRecord, open_dataset
-from ingest.hdfs_io import HdfsFS
 from ingest.manifest import Manifest, read_manifest
 from ingest.shards import Quarantined, TrackletToPack, group_of, index_table, pack_group
 from ingest.spark_ingest import MIB, IngestConfig, run_ingest
@@ -206,7 +206,7 @@ def test_bad_frame_tree_ingests_with_each_frame_named_and_trains_to_the_end(
     result = run_ingest(sc, IngestConfig(source=str(tree), dest=url, shard_size=MIB,
                                          block_size=MIB))
     assert result.counts["quarantined_frames"] == len(DAMAGE)
-    fs, root = HdfsFS.for_url(url)
+    fs, root = resolve(url)
     manifest = read_manifest(fs, root)
     assert manifest is not None
     quarantined = {q["frame"]: q["reason"] for q in manifest.generations[0].quarantine}
@@ -235,7 +235,7 @@ def test_frame_damaged_in_hdfs_after_ingest_is_skipped_counted_and_named(
     record = records[index]
     picks = rrs_indices(record.num_frames, 4, np.random.default_rng((0, epoch, index)))
     frame = max(picks)
-    fs, root = HdfsFS.for_url(url)
+    fs, root = resolve(url)
     shard = bytearray(fs.read_file(f"{root}/{record.shard}"))
     start = record.offset + int(record.frame_offsets[frame])
     length = int(record.frame_lengths[frame])

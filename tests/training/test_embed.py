@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
+from hadoop.fs import resolve
 from ingest.dataset import open_dataset
-from ingest.hdfs_io import HdfsFS
 from training.embed import COMMIT, FeatureCommit, embed_dataset
 from training.features import extract_features
 from training.gallery import FeatureGallery
@@ -33,7 +33,7 @@ def test_embedding_writes_one_row_per_tracklet_once(small_dataset: str, tiny_exp
     first = embed_dataset(small_dataset, exported, workers=0, progress=False)
     assert first.written
     assert first.url == f"{small_dataset}/features/{exported.version}/test"
-    fs, root = HdfsFS.for_url(first.url)
+    fs, root = resolve(first.url)
     commit = FeatureCommit.read(fs, f"{root}/{COMMIT}")
     data = open_dataset(small_dataset)
     test = data.select(split="test")
@@ -68,7 +68,7 @@ def test_a_new_model_writes_a_new_version_beside_the_old(small_dataset: str, tin
     assert new.version != old.version
     result = embed_dataset(small_dataset, load_exported(new.path), workers=0, progress=False)
     assert result.written
-    fs, root = HdfsFS.for_url(f"{small_dataset}/features")
+    fs, root = resolve(f"{small_dataset}/features")
     versions = {s.path.rsplit("/", 1)[-1] for s in fs.list(root)}
     assert {old.version, new.version} <= versions
     assert FeatureGallery(f"{small_dataset}/features/{old.version}/test").commit.fingerprint == \

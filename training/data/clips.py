@@ -1,7 +1,7 @@
 """Torch datasets over the ingested tracklets: training clips and test-time chunks.
 
 Each item needs one HDFS range read (spanning just the frames it needs) and decodes only those
-frames. The store (HdfsFS) opens its client lazily in each DataLoader worker process. A training
+frames. The store (``hadoop.fs``) opens its client lazily in each DataLoader worker process. A training
 batch is fetched as a whole (``__getitems__``): clips whose byte ranges lie close together in a
 shard (a P x K batch takes K tracklets of each identity, and the ingest packs an identity's
 tracklets side by side) share one read, and all the batch's reads are in flight at once, so
@@ -27,8 +27,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from hadoop.fs.ranges import DEFAULT_MAX_GAP, coalesce
 from ingest.dataset import BadFrameError, ShardedDataset, TrackletRecord
-from ingest.ranges import DEFAULT_MAX_GAP, coalesce
 from training.data.decode import Decoder, FrameDecodeError, decode_frame, decode_frames
 from training.data.rrs import all_frame_chunks, rrs_indices
 from training.data.transforms import AugmentConfig, eval_clip, to_tensor, train_clip

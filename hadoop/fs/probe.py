@@ -1,7 +1,7 @@
 """A background reader that proves reads survive faults.
 
 It keeps reading random ranges of files whose contents it knows, through the project's read
-path (``HdfsFS``), and counts every read that failed or returned wrong bytes. The fault tests
+path (``hadoop.fs``), and counts every read that failed or returned wrong bytes. The fault tests
 and ``benchmarks/faults.py`` run one while they kill DataNodes, stop racks or corrupt replicas.
 """
 
@@ -11,11 +11,12 @@ import random
 import threading
 from collections.abc import Mapping
 
-from ingest.hdfs_io import HdfsFS, HdfsIOError
+from hadoop.fs.base import FileSystem
+from hadoop.fs.errors import StorageError
 
 
 class ReadProbe(threading.Thread):
-    def __init__(self, fs: HdfsFS, contents: Mapping[str, bytes], *, max_length: int,
+    def __init__(self, fs: FileSystem, contents: Mapping[str, bytes], *, max_length: int,
                  seed: int = 11) -> None:
         super().__init__(name="read-probe", daemon=True)
         self.fs = fs
@@ -39,7 +40,7 @@ class ReadProbe(threading.Thread):
                 ok = self.fs.read_range(path, offset, length) == content[offset:offset + length]
                 if not ok:
                     self.errors.append(f"wrong bytes: {path} [{offset}, +{length})")
-            except (OSError, HdfsIOError) as exc:
+            except StorageError as exc:
                 ok = False
                 self.errors.append(repr(exc))
             self.reads += 1

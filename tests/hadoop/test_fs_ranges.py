@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from ingest.ranges import ByteRange, coalesce
+from hadoop.fs.ranges import ByteRange, coalesce
 
 
 def test_ranges_within_the_gap_share_a_read_and_farther_ones_do_not() -> None:

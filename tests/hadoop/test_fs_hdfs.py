@@ -1,24 +1,20 @@
-"""The project's HDFS I/O layer against the real cluster: exact reads, atomic writes, forks."""
+"""The HDFS backend against the real cluster: exact reads, atomic writes, forks, retries."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from hadoop.cluster import LocalCluster
-from ingest.hdfs_io import HdfsFS, ShortReadError, split_url
+from hadoop.fs import HdfsFS, PathExistsError, RetryPolicy, ShortReadError
 
 pytestmark = pytest.mark.cluster
-
-
-def test_split_url() -> None:
-    assert split_url("hdfs://127.0.0.10:8020/reid/x") == ("hdfs://127.0.0.10:8020", "/reid/x")
-    assert split_url("/reid/x") == (None, "/reid/x")
-    with pytest.raises(ValueError, match="not an hdfs:// URL"):
-        split_url("s3://bucket/key")
 
 
 def test_range_reads_are_exact(cluster: LocalCluster) -> None:
@@ -34,7 +30,7 @@ def test_range_reads_are_exact(cluster: LocalCluster) -> None:
 def test_writes_are_atomic_and_never_clobber(cluster: LocalCluster) -> None:
     fs = HdfsFS(cluster.namenode_url)
     fs.write_file("/tmp/io/atomic.bin", b"first", overwrite=True)
-    with pytest.raises(FileExistsError, match=r"/tmp/io/atomic\.bin exists"):
+    with pytest.raises(PathExistsError, match=r"/tmp/io/atomic\.bin exists"):
         fs.write_file("/tmp/io/atomic.bin", b"second")
 
     def failing_chunks() -> Iterator[bytes]:
@@ -64,3 +60,22 @@ def test_worker_processes_open_their_own_client(cluster: LocalCluster) -> None:
     assert queue.get(timeout=120) == b"shared" * 1000
     child.join(timeout=60)
     assert child.exitcode == 0
+
+
+@pytest.mark.faults
+def test_a_namenode_restart_is_waited_for_and_logged(cluster: LocalCluster,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """A job's request while the NameNode restarts waits for it, saying so, then succeeds."""
+    caplog.set_level(logging.WARNING, logger="hadoop.fs")
+    fs = HdfsFS(cluster.namenode_url, RetryPolicy(attempts=10, report_s=2.0))
+    fs.write_file("/tmp/io/restart.bin", b"before the restart", overwrite=True)
+    cluster.stop(["namenode"])
+    restart = threading.Thread(target=lambda: (time.sleep(5), cluster.start(["namenode"])))
+    restart.start()
+    try:
+        assert fs.read_file("/tmp/io/restart.bin") == b"before the restart"
+    finally:
+        restart.join()
+    assert "waiting for the NameNode at 127.0.0.10:8020 (Connection refused) to stat " \
+           "/tmp/io/restart.bin" in caplog.text
+    assert "the NameNode at 127.0.0.10:8020 answers again after" in caplog.text
