@@ -259,7 +259,8 @@ class HdfsFS:
         if not overwrite and self.exists(path):
             raise PathExistsError(f"{self.location(path)} exists (pass overwrite=True to "
                                   "replace it)")
-        options = WriteOptions(overwrite=False, create_parent=True)
+        # Parents are made here, 0755: hdfs-native's create_parent makes them 0777.
+        options = WriteOptions(overwrite=False, create_parent=False)
         if replication is not None:
             options.replication = replication
         if block_size is not None:
@@ -270,6 +271,7 @@ class HdfsFS:
             tmp = f"{dirname(path)}/.{basename(path)}.tmp-{uuid.uuid4().hex[:12]}"
             written = 0
             try:
+                self.client.mkdirs(dirname(path) or "/", 0o755, True)
                 with self.client.create(tmp, options) as out:
                     for chunk in pieces:
                         out.write(chunk)
