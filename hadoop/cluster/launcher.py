@@ -495,14 +495,14 @@ class LocalCluster:
 
     def _create_base_directories(self) -> None:
         """HDFS permissions are on: shared /tmp, the datasets' root /reid, the user's home."""
-        from hdfs_native import Client
+        from hadoop.fs import HdfsFS
 
-        client = Client(self.namenode_url)
+        fs = HdfsFS(self.namenode_url)
         user = os.environ.get("HADOOP_USER_NAME") or os.environ.get("USER") or "root"
-        client.mkdirs("/tmp", permission=0o1777, create_parent=True)
-        client.set_permission("/tmp", 0o1777)
-        client.mkdirs("/reid", permission=0o755, create_parent=True)
-        client.mkdirs(f"/user/{user}", permission=0o755, create_parent=True)
+        fs.mkdirs("/tmp", permission=0o1777)
+        fs.set_permission("/tmp", 0o1777)  # the sticky bit is not applied by mkdirs
+        fs.mkdirs("/reid")
+        fs.mkdirs(f"/user/{user}")
 
     def _record_state(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)

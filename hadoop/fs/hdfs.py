@@ -89,6 +89,8 @@ class HdfsClient(Protocol):
 
     def mkdirs(self, path: str, permission: int, create_parent: bool) -> None: ...
 
+    def set_permission(self, path: str, permission: int) -> None: ...
+
     def set_replication(self, path: str, replication: int) -> bool: ...
 
 
@@ -308,8 +310,9 @@ class HdfsFS:
                                failed=RequestFailedError)
         return [FileInfo(s.path, int(s.length), bool(s.isdir)) for s in found]
 
-    def mkdirs(self, path: str) -> None:
-        self._retrying(f"mkdirs {path}", path, lambda: self.client.mkdirs(path, 0o755, True),
+    def mkdirs(self, path: str, permission: int = 0o755) -> None:
+        self._retrying(f"mkdirs {path}", path,
+                       lambda: self.client.mkdirs(path, permission, True),
                        failed=RequestFailedError, retry_errors=False)
 
     def delete(self, path: str, recursive: bool = False) -> bool:
@@ -324,6 +327,11 @@ class HdfsFS:
         self._retrying(f"rename {src} to {dst}", src,
                        lambda: self.client.rename(src, dst, overwrite),
                        failed=RequestFailedError, retry_errors=False)
+
+    def set_permission(self, path: str, permission: int) -> None:
+        self._retrying(f"set permission of {path}", path,
+                       lambda: self.client.set_permission(path, permission),
+                       failed=RequestFailedError)
 
     def set_replication(self, path: str, replication: int) -> None:
         self._retrying(f"set replication of {path}", path,

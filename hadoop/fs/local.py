@@ -66,9 +66,9 @@ class LocalFS:
                     found += self.list(entry.path, recursive=True)
         return found
 
-    def mkdirs(self, path: str) -> None:
+    def mkdirs(self, path: str, permission: int = 0o755) -> None:
         with _mapped(path):
-            os.makedirs(path, exist_ok=True)
+            os.makedirs(path, mode=permission, exist_ok=True)
 
     def delete(self, path: str, recursive: bool = False) -> bool:
         if not os.path.lexists(path):

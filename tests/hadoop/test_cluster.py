@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from hdfs_native import Client, WriteOptions
 
 from hadoop.cluster import LocalCluster
 from hadoop.cluster.launcher import _pids_with
+from hadoop.fs import HdfsFS
 
 REPO = Path(__file__).resolve().parents[2]
 HDFS = str(REPO / "hadoop" / "bin" / "hdfs")
@@ -53,24 +53,22 @@ def block_locations(path: str) -> list[list[tuple[str, str]]]:
 
 def test_multi_block_file_has_three_replicas_on_two_racks(cluster: LocalCluster) -> None:
     data = os.urandom(5 * BLOCK + 12345)
-    client = Client(cluster.namenode_url)
-    with client.create("/tmp/three-replicas.bin", WriteOptions(block_size=BLOCK)) as out:
-        out.write(data)
+    fs = HdfsFS(cluster.namenode_url)
+    fs.write_file("/tmp/three-replicas.bin", data, block_size=BLOCK, overwrite=True)
     blocks = block_locations("/tmp/three-replicas.bin")
     assert len(blocks) == 6
     for replicas in blocks:
         assert len({address for _, address in replicas}) == 3
         assert len({rack for rack, _ in replicas}) >= 2
-    assert client.read("/tmp/three-replicas.bin").read() == data
+    assert fs.read_file("/tmp/three-replicas.bin") == data
     shell = subprocess.run([HDFS, "dfs", "-cat", "/tmp/three-replicas.bin"], capture_output=True,
                            check=True, timeout=120)
     assert shell.stdout == data
 
 
 def test_up_is_idempotent_and_down_keeps_data(cluster: LocalCluster) -> None:
-    client = Client(cluster.namenode_url)
-    with client.create("/tmp/survives-restart.txt") as out:
-        out.write(b"still here")
+    HdfsFS(cluster.namenode_url).write_file("/tmp/survives-restart.txt", b"still here",
+                                            overwrite=True)
     pids = {d.name: d.pid() for d in cluster.daemons}
     cluster.up()
     assert {d.name: d.pid() for d in cluster.daemons} == pids
@@ -80,4 +78,4 @@ def test_up_is_idempotent_and_down_keeps_data(cluster: LocalCluster) -> None:
     assert all(d.pid() is None for d in cluster.daemons)
 
     cluster.up()
-    assert Client(cluster.namenode_url).read("/tmp/survives-restart.txt").read() == b"still here"
+    assert HdfsFS(cluster.namenode_url).read_file("/tmp/survives-restart.txt") == b"still here"

@@ -134,6 +134,9 @@ class FakeClient:
     def mkdirs(self, path: str, permission: int, create_parent: bool) -> None:
         self._namenode()
 
+    def set_permission(self, path: str, permission: int) -> None:
+        self._namenode()
+
     def set_replication(self, path: str, replication: int) -> bool:
         self._namenode()
         return True
