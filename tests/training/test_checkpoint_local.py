@@ -18,7 +18,9 @@ def test_a_local_checkpoint_path_is_written_to_local_disk(tmp_path: Path) -> Non
     assert store.where == f"local {root}"
     model = VideoReIDNet(SMALL)
     for step in (10, 20):
-        store.save_stage(step, 0, 1, {"model": model.state_dict()})
+        store.save_stage(step, 0, 1, {"model": model.state_dict(), "stage_index": 0,
+                                      "boundaries": [0, 9],
+                                      "optimizer": {"state": {}, "param_groups": []}})
         store.commit(step, 0, 1, SMALL, boundaries=[], metrics_csv=b"step\n")
     store.prune(keep=1)
     assert sorted(os.listdir(root)) == [LATEST, "step-000020"]
