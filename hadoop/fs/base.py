@@ -16,11 +16,14 @@ Chunks = bytes | Sequence[bytes] | Iterable[bytes]
 
 @dataclass(frozen=True)
 class FileInfo:
-    """One entry of a listing: its absolute path in its filesystem."""
+    """One entry of a listing: its absolute path in its filesystem, size, kind, last change
+    (milliseconds since the epoch, as HDFS counts) and replication (1 on local disk)."""
 
     path: str
     length: int
     isdir: bool
+    modification_time: int = 0
+    replication: int = 1
 
     @property
     def name(self) -> str:

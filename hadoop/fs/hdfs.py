@@ -256,7 +256,8 @@ class HdfsFS:
         so the placement policy sees the same group) and renamed into place when complete. A
         failed pipeline (hdfs-native does not recover one, e.g. when the NameNode still offers
         a DataNode that just died) is retried with a fresh file if ``chunks`` can be replayed
-        (bytes or a sequence); a one-shot iterator is written once.
+        (bytes or a sequence); a one-shot iterator is written once, and an error raised by the
+        iterator itself reaches the caller unchanged.
         """
         if not overwrite and self.exists(path):
             raise PathExistsError(f"{self.location(path)} exists (pass overwrite=True to "
@@ -268,6 +269,19 @@ class HdfsFS:
         if block_size is not None:
             options.block_size = block_size
         pieces = [chunks] if isinstance(chunks, bytes | bytearray | memoryview) else chunks
+        source_failed: list[BaseException] = []
+
+        def source() -> Iterator[bytes | bytearray | memoryview]:
+            iterator = iter(pieces)
+            while True:
+                try:
+                    chunk = next(iterator)
+                except StopIteration:
+                    return
+                except BaseException as exc:  # the caller's, not HDFS's: hand it back as is
+                    source_failed.append(exc)
+                    raise
+                yield chunk
 
         def attempt() -> int:
             tmp = f"{dirname(path)}/.{basename(path)}.tmp-{uuid.uuid4().hex[:12]}"
@@ -275,7 +289,7 @@ class HdfsFS:
             try:
                 self.client.mkdirs(dirname(path) or "/", 0o755, True)
                 with self.client.create(tmp, options) as out:
-                    for chunk in pieces:
+                    for chunk in source():
                         out.write(chunk)
                         written += len(chunk)
                 self.client.rename(tmp, path, overwrite)
@@ -285,8 +299,13 @@ class HdfsFS:
             return written
 
         replayable = isinstance(pieces, Sequence)
-        written = self._retrying(f"write {path}", path, attempt, failed=WriteFailedError,
-                                 retry_errors=replayable)
+        try:
+            written = self._retrying(f"write {path}", path, attempt, failed=WriteFailedError,
+                                     retry_errors=replayable, rerun=replayable)
+        except WriteFailedError:
+            if source_failed:
+                raise source_failed[0] from None
+            raise
         self._readers.pop(path, None)
         return written
 
@@ -295,7 +314,7 @@ class HdfsFS:
     def status(self, path: str) -> FileInfo:
         found = self._retrying(f"stat {path}", path, lambda: self.client.get_file_info(path),
                                failed=RequestFailedError)
-        return FileInfo(path, int(found.length), bool(found.isdir))
+        return _info(found, path)
 
     def exists(self, path: str) -> bool:
         try:
@@ -308,7 +327,7 @@ class HdfsFS:
         found = self._retrying(f"list {path}", path,
                                lambda: list(self.client.list_status(path, recursive)),
                                failed=RequestFailedError)
-        return [FileInfo(s.path, int(s.length), bool(s.isdir)) for s in found]
+        return [_info(s, s.path) for s in found]
 
     def mkdirs(self, path: str, permission: int = 0o755) -> None:
         self._retrying(f"mkdirs {path}", path,
@@ -341,11 +360,12 @@ class HdfsFS:
     # ---- internals ---------------------------------------------------------------------------
 
     def _retrying(self, what: str, path: str, operation: Callable[[], T], *,
-                  failed: type[StorageError], retry_errors: bool = True,
+                  failed: type[StorageError], retry_errors: bool = True, rerun: bool = True,
                   on_failure: Callable[[], object] | None = None) -> T:
         """Run ``operation``; while the NameNode is unreachable wait for it (logged, bounded),
         otherwise retry failures per the policy (``retry_errors``: a non-idempotent request is
-        tried once) and raise ``failed`` at the end."""
+        tried once) and raise ``failed`` at the end. ``rerun=False`` (a write of a one-shot
+        iterator, which cannot be replayed): one attempt, no waiting."""
         errors: list[str] = []
         delays = self.retry.delays()
         waited_since: float | None = None
@@ -368,7 +388,7 @@ class HdfsFS:
                 if on_failure is not None:
                     on_failure()
                 down = self._probe(self.host, self.port, min(2.0, self.retry.connect_s))
-                if down is not None:
+                if down is not None and rerun:
                     waited_since = waited_since or time.monotonic()
                     self._wait_for_namenode(what, waited_since)
                     continue
@@ -412,6 +432,11 @@ class HdfsFS:
     def _quiet_delete(self, path: str) -> None:
         with contextlib.suppress(OSError, RuntimeError):
             self.client.delete(path, False)
+
+
+def _info(status: Any, path: str) -> FileInfo:
+    return FileInfo(path, int(status.length), bool(status.isdir), int(status.modification_time),
+                    int(status.replication))
 
 
 def _rebuild(url: str, retry: RetryPolicy, factory: ClientFactory, probe: Probe) -> HdfsFS:

@@ -61,7 +61,9 @@ class LocalFS:
         with _mapped(path), os.scandir(path) as listing:
             for entry in listing:
                 isdir = entry.is_dir()
-                found.append(FileInfo(entry.path, 0 if isdir else entry.stat().st_size, isdir))
+                stat = entry.stat()
+                found.append(FileInfo(entry.path, 0 if isdir else stat.st_size, isdir,
+                                      stat.st_mtime_ns // 1_000_000))
                 if isdir and recursive:
                     found += self.list(entry.path, recursive=True)
         return found

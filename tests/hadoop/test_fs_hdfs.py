@@ -80,12 +80,22 @@ def test_a_namenode_restart_is_waited_for_and_logged(cluster: LocalCluster,
     fs = HdfsFS(cluster.namenode_url, RetryPolicy(attempts=10, report_s=2.0))
     fs.write_file("/tmp/io/restart.bin", b"before the restart", overwrite=True)
     cluster.stop(["namenode"])
-    restart = threading.Thread(target=lambda: (time.sleep(5), cluster.start(["namenode"])))
-    restart.start()
+    failures: list[BaseException] = []
+
+    def restart() -> None:
+        time.sleep(5)
+        try:
+            cluster.up()  # starts what is missing: the NameNode
+        except BaseException as exc:
+            failures.append(exc)
+
+    restarter = threading.Thread(target=restart)
+    restarter.start()
     try:
         assert fs.read_file("/tmp/io/restart.bin") == b"before the restart"
     finally:
-        restart.join()
+        restarter.join()
+    assert failures == []
     assert "waiting for the NameNode at 127.0.0.10:8020 (Connection refused) to stat " \
            "/tmp/io/restart.bin" in caplog.text
     assert "the NameNode at 127.0.0.10:8020 answers again after" in caplog.text

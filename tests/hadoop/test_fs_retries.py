@@ -55,6 +55,8 @@ class Status:
     path: str
     length: int
     isdir: bool = False
+    modification_time: int = 0
+    replication: int = 3
 
 
 class FakeReader:
@@ -262,3 +264,23 @@ def test_a_pickled_filesystem_opens_its_own_client(cluster: Cluster) -> None:
     assert copy.url == URL
     assert copy.retry == FAST
     assert copy.read_range("/reid/a.bin", 2, 2) == b"\x02\x03"
+
+
+def test_an_error_of_the_callers_chunks_reaches_the_caller_unchanged(cluster: Cluster) -> None:
+    cluster.files["/reid/b.bin"] = b"old"
+
+    def chunks() -> Iterator[bytes]:
+        yield b"partial"
+        raise RuntimeError("source went away")
+
+    with pytest.raises(RuntimeError, match="source went away"):
+        fake_fs().write_file("/reid/b.bin", chunks(), overwrite=True)
+    assert cluster.files["/reid/b.bin"] == b"old"
+
+
+def test_a_one_shot_write_is_not_replayed_after_a_namenode_wait(cluster: Cluster) -> None:
+    fs = fake_fs()
+    fs.status("/reid/a.bin")
+    cluster.namenode_down = True
+    with pytest.raises(WriteFailedError, match=r"write /reid/b\.bin failed 1 time;"):
+        fs.write_file("/reid/b.bin", iter([b"once"]), overwrite=True)
