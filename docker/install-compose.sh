@@ -3,7 +3,7 @@
 # file uses: top-level `name:`, `depends_on: condition:`, `up --wait`). Kept if present;
 # otherwise built from source with the Go toolchain into ~/.docker/cli-plugins: Debian
 # bookworm ships only compose v1.29 (`docker-compose`, Python, end of life), and the Go
-# module proxy serves github.com/docker/compose/v5 (the build took 263 s on 2 shared cores).
+# module proxy serves github.com/docker/compose/v5.
 set -euo pipefail
 version=v5.6.0
 have=$(docker compose version --short 2>/dev/null || true)
