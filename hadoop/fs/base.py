@@ -17,13 +17,15 @@ Chunks = bytes | Sequence[bytes] | Iterable[bytes]
 @dataclass(frozen=True)
 class FileInfo:
     """One entry of a listing: its absolute path in its filesystem, size, kind, last change
-    (milliseconds since the epoch, as HDFS counts) and replication (1 on local disk)."""
+    (milliseconds since the epoch, as HDFS counts), replication and block size (1 and 0 on
+    local disk)."""
 
     path: str
     length: int
     isdir: bool
     modification_time: int = 0
     replication: int = 1
+    blocksize: int = 0
 
     @property
     def name(self) -> str:

@@ -436,7 +436,7 @@ class HdfsFS:
 
 def _info(status: Any, path: str) -> FileInfo:
     return FileInfo(path, int(status.length), bool(status.isdir), int(status.modification_time),
-                    int(status.replication))
+                    int(status.replication), int(status.blocksize))
 
 
 def _rebuild(url: str, retry: RetryPolicy, factory: ClientFactory, probe: Probe) -> HdfsFS:

@@ -57,6 +57,7 @@ class Status:
     isdir: bool = False
     modification_time: int = 0
     replication: int = 3
+    blocksize: int = 1 << 20
 
 
 class FakeReader:
