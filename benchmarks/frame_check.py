@@ -19,6 +19,8 @@ from pathlib import Path
 
 import simplejpeg
 
+from hadoop import cli
+from hadoop.cli import ArgumentParser, positive_float, positive_int
 from ingest import mars_stats
 from ingest.frame_check import frame_problem
 from ingest.synthetic import SyntheticConfig, generate
@@ -34,11 +36,11 @@ def frames_per_s(run: Callable[[bytes], object], frames: Sequence[bytes], second
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", type=Path, help="a MARS tree (default: generate 20 ids)")
-    parser.add_argument("--frames", type=int, default=2000, help="frames to time on")
-    parser.add_argument("--seconds", type=float, default=3.0, help="per timing, best of 3")
+    parser.add_argument("--frames", type=positive_int, default=2000, help="frames to time on")
+    parser.add_argument("--seconds", type=positive_float, default=3.0, help="per timing, best of 3")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-frame-check-") as scratch:
         root = args.source
@@ -64,4 +66,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main))
