@@ -7,6 +7,7 @@ even when tests fail. Tests marked ``faults`` damage it on purpose, so they run 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -110,9 +111,13 @@ class Listener:
 
 
 def _decode(hex_address: str) -> str:
-    """An address of /proc/net/tcp{,6}: 32-bit words in host (little-endian) byte order."""
+    """An address of /proc/net/tcp{,6}: 32-bit words in host (little-endian) byte order. An
+    IPv4-mapped IPv6 address (a JVM's socket bound to 127.0.0.1) is given in its IPv4 form."""
     raw = b"".join(bytes.fromhex(hex_address[i:i + 8])[::-1] for i in range(0, len(hex_address), 8))
-    return socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
+    if len(raw) == 4:
+        return socket.inet_ntop(socket.AF_INET, raw)
+    address = ipaddress.IPv6Address(raw)
+    return str(address.ipv4_mapped or address)
 
 
 def listening_sockets(session: int) -> list[Listener]:
