@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     config.check()  # before a Spark driver starts
     # Python workers run the driver's interpreter unless the environment says otherwise.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # Attach to spark-submit's JVM first: a SparkConf made before it exists holds only Python-side
+    # settings, and its defaults below would then override spark-submit's --master and --conf.
+    SparkContext._ensure_initialized()
     conf = SparkConf().setAppName("reid-hdfs ingest").set("spark.ui.showConsoleProgress", "true")
     if args.master:
         conf.setMaster(args.master)
