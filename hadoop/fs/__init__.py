@@ -7,7 +7,8 @@
 - :mod:`hadoop.fs.atomic`: the one atomic-write helper (temporary name, then rename);
 - :mod:`hadoop.fs.ranges`: byte ranges and read coalescing; :mod:`hadoop.fs.probe`: a
   background reader that proves reads survive faults;
-- :mod:`hadoop.fs.errors`: errors that are both ``ReidError`` and the matching built-in.
+- :mod:`hadoop.fs.errors`: the storage errors, ``ReidError``s that stand for the built-in errors
+  the backends raise.
 """
 
 from hadoop.fs.atomic import atomic_path, atomic_write, replace_tree

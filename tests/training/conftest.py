@@ -5,6 +5,7 @@ file the way ``training.train`` does."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,17 @@ import torch
 from training.checkpoint import CheckpointStore
 from training.model import ModelConfig
 from training.pipeline import PipelineConfig, PipelineEngine
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """One intra-op thread: on a shared 2-core machine, OpenMP threads waiting on each other
+    behind other processes turn a 0.1 s step into seconds."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 
 TINY = ModelConfig(num_classes=8, seq_len=4, preset="small", frame_size=(64, 32))
 

@@ -5,7 +5,6 @@ pipelined steps are in test_pipeline_distributed.py."""
 import copy
 import itertools
 import math
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -30,14 +29,7 @@ SMALL = ModelConfig(num_classes=4, seq_len=2, preset="small", frame_size=(64, 32
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """One intra-op thread: on a shared 2-core machine, OpenMP threads waiting on each other
-    behind other processes turn a 0.1 s step into seconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def batch(seed: int, size: int = 8) -> tuple[Tensor, Tensor]:

@@ -28,13 +28,7 @@ from training.model import load_exported
 from training.pipeline import PipelineEngine
 from training.search import SearchError, main, rank_gallery, read_crops
 
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def chunked(features: np.ndarray, rows: int) -> Iterator[GalleryChunk]:
