@@ -43,6 +43,7 @@ from typing import Any
 from hadoop.cli import ArgumentParser, positive_float
 from hadoop.cli import run as run_cli
 from hadoop.errors import ReidError
+from hadoop.fs import FileSystem, StorageError, resolve
 
 REPO = Path(__file__).resolve().parents[1]
 NAMENODE_IP = "172.28.0.10"
@@ -312,20 +313,17 @@ def stage(text: str) -> None:
 
 # ---- probes run inside the jobs containers ---------------------------------------------------
 
-def _shards(data: str) -> list[str]:
-    from hdfs_native import Client
-
-    client = Client(data.split("/reid/")[0])
-    root = "/reid/" + data.split("/reid/", 1)[1] + "/shards"
-    return sorted(s.path for s in client.list_status(root, recursive=True)
-                  if s.path.endswith(".shard"))
+def _shards(data: str) -> tuple[FileSystem, list[str]]:
+    fs, root = resolve(data)
+    return fs, sorted(s.path for s in fs.list(f"{root}/shards", recursive=True)
+                      if s.path.endswith(".shard"))
 
 
 def inside_placement(data: str) -> dict[str, int]:
     from hadoop.blocks import block_locations
 
     counts: collections.Counter[str] = collections.Counter()
-    for path in _shards(data):
+    for path in _shards(data)[1]:
         for block in block_locations(path, NN_WEB):
             counts["blocks"] += 1
             counts["three_replicas"] += len(block.replicas) == 3
@@ -346,19 +344,15 @@ def inside_weights(first: str, second: str) -> dict[str, Any]:
 
 def inside_read_all(data: str, seconds: float) -> dict[str, int]:
     """Read every shard in full, over and over for ``seconds``; count reads and failures."""
-    from hdfs_native import Client
-
-    client = Client(data.split("/reid/")[0])
-    paths = _shards(data)
+    fs, paths = _shards(data)
     counts = {"reads": 0, "failures": 0, "bytes": 0}
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         for path in paths:
             try:
-                with client.read(path) as handle:
-                    counts["bytes"] += len(handle.read())
+                counts["bytes"] += len(fs.read_file(path))
                 counts["reads"] += 1
-            except Exception:
+            except StorageError:
                 counts["failures"] += 1
     return counts
 
