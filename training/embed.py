@@ -38,6 +38,7 @@ from ingest.dataset import ShardedDataset, TrackletRecord, open_dataset
 from training.errors import TrainingError
 from training.features import extract_features
 from training.model.exported import ExportedModel, load_exported
+from training.pipeline.mesh import backend_for
 
 FEATURES_DIR = "features"
 COMMIT = "features.json"
@@ -177,7 +178,7 @@ def _join_process_group(device: str) -> tuple[int, int, str]:
     if device.startswith("cuda"):
         device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
         torch.cuda.set_device(torch.device(device))
-    dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+    dist.init_process_group(backend_for(torch.device(device)))
     return rank, world, device
 
 
