@@ -3,12 +3,17 @@
 ``hadoop/conf/racks.csv`` is the single source of truth for the cluster's shape. The local
 launcher starts one daemon per row on its ``local_ip``; ``docker-compose.yml`` is generated from
 the same rows (``compose_ip``); ``topology.sh`` answers HDFS's rack queries from it.
+
+``REID_LOOPBACK_NET`` (e.g. ``127.0.3``) moves every ``local_ip`` onto another /24 of the loopback
+network, keeping the last octet, so several local clusters (one per checkout) can run on one
+machine at once. ``topology.sh`` applies the same rule.
 """
 
 from __future__ import annotations
 
 import csv
 import ipaddress
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +26,8 @@ ROLES = ("namenode", "datanode", "client")
 DEFAULT_RACK = "/default-rack"
 _RACK_RE = re.compile(r"^/[A-Za-z0-9_.-]+$")
 _HOST_RE = re.compile(r"^[a-z][a-z0-9-]*$")
+_NET_RE = re.compile(r"^127\.\d{1,3}\.\d{1,3}$")
+LOOPBACK_NET_ENV = "REID_LOOPBACK_NET"
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,8 @@ def load_rack_table(path: Path) -> RackTable:
     if not rows or tuple(rows[0][1]) != COLUMNS:
         raise TopologyError(f"{path}: the first non-comment line must be the header "
                             f"{','.join(COLUMNS)}")
-    hosts = tuple(_parse_row(path, line_no, row) for line_no, row in rows[1:])
+    net = _loopback_net()
+    hosts = tuple(_parse_row(path, line_no, row, net) for line_no, row in rows[1:])
     _check_table(path, hosts)
     return RackTable(path=path, hosts=hosts)
 
@@ -105,7 +113,18 @@ def _data_rows(text: str) -> Iterator[tuple[int, list[str]]]:
             yield line_no, next(csv.reader([line]))
 
 
-def _parse_row(path: Path, line_no: int, row: list[str]) -> Host:
+def _loopback_net() -> str | None:
+    """The /24 that ``REID_LOOPBACK_NET`` moves the local addresses to, or None."""
+    net = os.environ.get(LOOPBACK_NET_ENV, "").strip()
+    if not net:
+        return None
+    if not _NET_RE.match(net) or any(int(part) > 255 for part in net.split(".")):
+        raise TopologyError(f"{LOOPBACK_NET_ENV}={net!r} must be the first three octets of a "
+                            "loopback address, like 127.0.3")
+    return net
+
+
+def _parse_row(path: Path, line_no: int, row: list[str], net: str | None = None) -> Host:
     where = f"{path}:{line_no}"
     if len(row) != len(COLUMNS):
         raise TopologyError(f"{where}: expected {len(COLUMNS)} columns "
@@ -123,6 +142,8 @@ def _parse_row(path: Path, line_no: int, row: list[str]) -> Host:
     if not ipaddress.IPv4Address(local_ip).is_loopback:
         raise TopologyError(f"{where}: local_ip {local_ip} must be a loopback alias (127.x.y.z): "
                             "the local launcher runs every host on this machine")
+    if net is not None:
+        local_ip = f"{net}.{local_ip.rsplit('.', 1)[1]}"
     if not _RACK_RE.match(rack):
         raise TopologyError(f"{where}: rack {rack!r} must be one level like /rack1 "
                             "(HDFS needs every rack path at the same depth)")

@@ -17,7 +17,24 @@ TABLE = load_rack_table(CONF_DIR / "racks.csv")
 def test_default_topology_is_three_racks_of_two() -> None:
     assert {rack: len(hosts) for rack, hosts in TABLE.racks.items()} == {
         "/rack1": 2, "/rack2": 2, "/rack3": 2}
-    assert [h.local_ip for h in TABLE.datanodes] == [f"127.0.0.{i}" for i in range(11, 17)]
+    last_octets = [h.local_ip.rsplit(".", 1)[1] for h in TABLE.datanodes]
+    assert last_octets == [str(i) for i in range(11, 17)]
+
+
+def test_loopback_net_moves_local_addresses_in_table_and_script(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REID_LOOPBACK_NET", "127.0.7")
+    moved = load_rack_table(CONF_DIR / "racks.csv")
+    assert [h.local_ip for h in moved.datanodes] == [f"127.0.7.{i}" for i in range(11, 17)]
+    assert [h.compose_ip for h in moved.hosts] == [h.compose_ip for h in TABLE.hosts]
+    queries = [h.local_ip for h in moved.hosts] + ["127.0.0.11"]
+    out = subprocess.run([str(CONF_DIR / "topology.sh"), *queries], capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == [moved.rack_of(q) for q in queries]
+    assert out[-1] == DEFAULT_RACK
+    monkeypatch.setenv("REID_LOOPBACK_NET", "10.0.7")
+    with pytest.raises(TopologyError, match=r"REID_LOOPBACK_NET='10\.0\.7'"):
+        load_rack_table(CONF_DIR / "racks.csv")
 
 
 def test_topology_script_answers_like_the_table() -> None:
