@@ -22,7 +22,7 @@ from pathlib import Path
 from hadoop.errors import TopologyError
 
 COLUMNS = ("host", "role", "local_ip", "compose_ip", "rack")
-ROLES = ("namenode", "datanode", "client")
+ROLES = ("namenode", "datanode", "client", "journalnode", "zookeeper")
 DEFAULT_RACK = "/default-rack"
 _RACK_RE = re.compile(r"^/[A-Za-z0-9_.-]+$")
 _HOST_RE = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -43,7 +43,11 @@ class Host:
 
 @dataclass(frozen=True)
 class RackTable:
-    """The validated rack table: exactly one NameNode and at least one DataNode."""
+    """The validated rack table: one or two NameNodes and at least one DataNode.
+
+    The first NameNode row is the cluster's NameNode in the plain profiles; the HA profile runs
+    every NameNode row (active and standby) with the journalnode and zookeeper rows beside them.
+    """
 
     path: Path
     hosts: tuple[Host, ...]
@@ -51,6 +55,18 @@ class RackTable:
     @property
     def namenode(self) -> Host:
         return next(h for h in self.hosts if h.role == "namenode")
+
+    @property
+    def namenodes(self) -> tuple[Host, ...]:
+        return tuple(h for h in self.hosts if h.role == "namenode")
+
+    @property
+    def journalnodes(self) -> tuple[Host, ...]:
+        return tuple(h for h in self.hosts if h.role == "journalnode")
+
+    @property
+    def zookeepers(self) -> tuple[Host, ...]:
+        return tuple(h for h in self.hosts if h.role == "zookeeper")
 
     @property
     def datanodes(self) -> tuple[Host, ...]:
@@ -152,8 +168,9 @@ def _parse_row(path: Path, line_no: int, row: list[str], net: str | None = None)
 
 def _check_table(path: Path, hosts: tuple[Host, ...]) -> None:
     namenodes = [h.name for h in hosts if h.role == "namenode"]
-    if len(namenodes) != 1:
-        raise TopologyError(f"{path}: needs exactly one namenode row, found {len(namenodes)}")
+    if len(namenodes) not in (1, 2):
+        raise TopologyError(f"{path}: needs one namenode row (two for the HA profile), found "
+                            f"{len(namenodes)}")
     if not any(h.role == "datanode" for h in hosts):
         raise TopologyError(f"{path}: needs at least one datanode row")
     for column in ("name", "local_ip", "compose_ip"):

@@ -21,6 +21,13 @@ def test_default_topology_is_three_racks_of_two() -> None:
     assert last_octets == [str(i) for i in range(11, 17)]
 
 
+def test_ha_hosts_two_namenodes_on_two_racks_three_journalnodes_one_zookeeper() -> None:
+    assert [h.rack for h in TABLE.namenodes] == ["/rack1", "/rack2"]
+    assert TABLE.namenode == TABLE.namenodes[0]  # the plain profiles' NameNode
+    assert sorted(h.rack for h in TABLE.journalnodes) == ["/rack1", "/rack2", "/rack3"]
+    assert len(TABLE.zookeepers) == 1
+
+
 def test_loopback_net_moves_local_addresses_in_table_and_script(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REID_LOOPBACK_NET", "127.0.7")
@@ -69,7 +76,7 @@ def test_site_addresses_follow_the_environment() -> None:
     ("dn9,datanode,127.0.0.11,172.28.0.19,/rack1", "local_ip 127.0.0.11 appears twice"),
     ("dn9,datanode,127.0.0.999,172.28.0.19,/rack1", "is not an IPv4 address"),
     ("Dn9,datanode,127.0.0.19,172.28.0.19,/rack1", "host name 'Dn9'"),
-    ("nn2,namenode,127.0.0.19,172.28.0.19,/rack1", "exactly one namenode"),
+    ("nn3,namenode,127.0.0.19,172.28.0.19,/rack1", r"one namenode row \(two for the HA"),
 ])
 def test_bad_rack_tables_are_refused(tmp_path: Path, line: str, message: str) -> None:
     path = tmp_path / "racks.csv"
