@@ -6,6 +6,8 @@ Layout under the checkpoint directory (an ``hdfs://`` URL, or a local path: ``ha
     step-000200/stage-1-of-2.pt
     step-000200/metrics.csv         the training log up to that step
     latest.json                     the commit: step, epoch, model config, stage files
+    best.json                       the best evaluated checkpoint so far and its scores
+                                    (``training.train --eval-every``); pruning keeps its step
 
 Each file is written atomically (``FileSystem.write_file``); ``latest.json`` is replaced only after
 every stage has written its file, so a run killed mid-save resumes from the previous
@@ -28,6 +30,7 @@ from training.model import ModelConfig, VideoReIDNet
 from training.pipeline import PipelineError, merge_stage_states
 
 LATEST = "latest.json"
+BEST = "best.json"
 
 
 class CheckpointError(TrainingError):
@@ -51,6 +54,15 @@ class CheckpointInfo:
         values["frame_size"] = tuple(values["frame_size"])
         values["pretrained"] = None
         return ModelConfig(**values)
+
+
+@dataclass(frozen=True)
+class BestCheckpoint:
+    """The pointer ``best.json``: a committed checkpoint and the scores that made it the best."""
+
+    info: CheckpointInfo
+    scores: dict[str, dict[str, float]]  # protocol -> {"R1": ..., "mAP": ...}
+    chosen_by: str  # which score ranks checkpoints, e.g. "standard mAP"
 
 
 class CheckpointStore:
@@ -117,6 +129,32 @@ class CheckpointStore:
                                   f"{missing[0]}); the committed step is {info.step}")
         return replace(info, step=step, files=files, metrics=None)
 
+    def mark_best(self, best: BestCheckpoint) -> None:
+        """Point ``best.json`` at ``best.info`` (a committed step), replacing it atomically."""
+        document = {"checkpoint": asdict(best.info), "scores": best.scores,
+                    "chosen_by": best.chosen_by}
+        self.fs.write_file(f"{self.root}/{BEST}", json.dumps(document, indent=2).encode(),
+                           overwrite=True)
+
+    def best(self) -> BestCheckpoint | None:
+        path = f"{self.root}/{BEST}"
+        if not self.fs.exists(path):
+            return None
+        try:
+            document = json.loads(self.fs.read_file(path))
+            return BestCheckpoint(info=CheckpointInfo(**document["checkpoint"]),
+                                  scores=document["scores"], chosen_by=document["chosen_by"])
+        except (ValueError, TypeError, KeyError) as exc:
+            raise CheckpointError(f"{self.url}/{BEST} is not a best-checkpoint pointer: {exc}"
+                                  ) from exc
+
+    def require_best(self) -> BestCheckpoint:
+        best = self.best()
+        if best is None:
+            raise CheckpointError(f"no best checkpoint at {self.url} ({BEST} does not exist: "
+                                  "train with --eval-every)")
+        return best
+
     def load_stage(self, info: CheckpointInfo, stage: int) -> dict[str, Any]:
         data = self.fs.read_file(f"{self.root}/{info.files[stage]}")
         return dict(torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
@@ -142,11 +180,12 @@ class CheckpointStore:
         return model.eval()
 
     def prune(self, keep: int) -> None:
-        """Delete all but the newest ``keep`` step directories (never the committed one)."""
-        info = self.latest()
+        """Delete all but the newest ``keep`` step directories (never the committed one, nor the
+        best one)."""
+        info, best = self.latest(), self.best()
         steps = sorted(s.path.rsplit("/", 1)[-1] for s in self.fs.list(self.root)
                        if s.isdir and s.path.rsplit("/", 1)[-1].startswith("step-"))
-        committed = f"step-{info.step:06d}" if info else None
+        kept = {f"step-{i.step:06d}" for i in (info, best.info if best else None) if i}
         for name in steps[:-keep] if keep else steps:
-            if name != committed:
+            if name not in kept:
                 self.fs.delete(f"{self.root}/{name}", recursive=True)

@@ -40,29 +40,70 @@ from training.rerank import k_reciprocal_rerank
 __all__ = [
     "METRICS", "PROTOCOLS", "EvalProtocol", "EvaluationError", "MarsSplit", "Metric",
     "ProtocolResult", "compute_cmc_map", "cosine_distance", "distance_matrix",
-    "euclidean_distance", "evaluate_checkpoint", "mars_split", "score_protocol",
-    "top_k_matches",
+    "euclidean_distance", "evaluate_checkpoint", "mars_split", "score_features",
+    "score_protocol", "scored_tracklets", "top_k_matches",
 ]
 
-def evaluate_checkpoint(data_url: str, checkpoint_url: str, *, metric: Metric = "cosine",
+def evaluate_checkpoint(data_url: str, checkpoint_url: str, *, step: int | None = None,
+                        best: bool = False, metric: Metric = "cosine",
                         feature: NeckFeature | None = None, rerank: bool = False,
                         report: Path | None = None, ranked_queries: int = 4, workers: int = 2,
                         device: str = "cpu", progress: bool = True,
                         ) -> tuple[list[ProtocolResult], Path | None]:
-    """Score a checkpoint on a dataset's test split under both MARS protocols."""
+    """Score a checkpoint on a dataset's test split under both MARS protocols: the committed
+    one, the one of ``step`` (still kept), or the ``best`` one of an ``--eval-every`` run."""
     data = open_dataset(data_url)
     store = CheckpointStore(checkpoint_url)
-    info = store.require_latest()
+    if best:
+        info = store.require_best().info
+    elif step is not None:
+        info = store.at_step(step)
+    else:
+        info = store.require_latest()
     model = store.load_model(info)
     head = model.units["head"]
     assert isinstance(head, Head)
     if feature is not None:
         head.neck_feature = feature
+    test = scored_tracklets(data, data_url)
+    features = extract_features(model, data, test, device=torch.device(device),
+                                workers=workers, progress=progress)
+    results, every, split = score_features(features, test, metric=metric, rerank=rerank)
+    index = None
+    if report is not None:
+        pids = np.array([r.pid for r in test])
+        camids = np.array([r.camid for r in test])
+        ranked = _ranked_examples(data, test, every[:, split.standard_gallery], split,
+                                  pids, camids, ranked_queries)
+        info_rows: dict[str, str | int | float | bool] = {
+            "dataset": data_url, "checkpoint": checkpoint_url, "checkpoint step": info.step,
+            "epochs trained": info.epoch, "distance": metric, "re-ranking": rerank,
+            "feature": head.neck_feature, "test tracklets": len(test)}
+        with tempfile.TemporaryDirectory() as tmp:
+            log = None
+            csv = store.metrics_csv(info)
+            if csv is not None:
+                log = Path(tmp) / "metrics.csv"
+                log.write_bytes(csv)
+            index = write_report(report, results, training_log=log, ranked=ranked,
+                                 info=info_rows)
+    return results, index
+
+
+def scored_tracklets(data: ShardedDataset, data_url: str) -> list[TrackletRecord]:
+    """The test split's tracklets, in the order features and scores use."""
     test = data.select(split="test")
     if not test:
         raise EvaluationError(f"{data_url} has no test tracklets")
-    features = extract_features(model, data, test, device=torch.device(device),
-                                workers=workers, progress=progress)
+    return test
+
+
+def score_features(features: np.ndarray, test: list[TrackletRecord], *,
+                   metric: Metric = "cosine", rerank: bool = False,
+                   ) -> tuple[list[ProtocolResult], np.ndarray, MarsSplit]:
+    """Both MARS protocols from the test tracklets' features (rows in ``test`` order): the
+    results (standard, official), the query x every-tracklet distances and the split. Training's
+    ``--eval-every`` scores through here too, so its figures are this command's."""
     pids = np.array([r.pid for r in test])
     camids = np.array([r.camid for r in test])
     split = mars_split(pids, [i for i, r in enumerate(test) if r.role == "query"])
@@ -79,23 +120,7 @@ def evaluate_checkpoint(data_url: str, checkpoint_url: str, *, metric: Metric = 
         results.append(score_protocol(dist, pids[split.query], pids[gallery],
                                       camids[split.query], camids[gallery],
                                       protocol=protocol))  # type: ignore[arg-type]
-    index = None
-    if report is not None:
-        ranked = _ranked_examples(data, test, every[:, split.standard_gallery], split,
-                                  pids, camids, ranked_queries)
-        info_rows: dict[str, str | int | float | bool] = {
-            "dataset": data_url, "checkpoint": checkpoint_url, "checkpoint step": info.step,
-            "epochs trained": info.epoch, "distance": metric, "re-ranking": rerank,
-            "feature": head.neck_feature, "test tracklets": len(test)}
-        with tempfile.TemporaryDirectory() as tmp:
-            log = None
-            csv = store.metrics_csv(info)
-            if csv is not None:
-                log = Path(tmp) / "metrics.csv"
-                log.write_bytes(csv)
-            index = write_report(report, results, training_log=log, ranked=ranked,
-                                 info=info_rows)
-    return results, index
+    return results, every, split
 
 
 def _ranked_examples(data: ShardedDataset, test: list[TrackletRecord], dist: np.ndarray,
@@ -127,6 +152,12 @@ def main(argv: list[str] | None = None) -> int:
                         "reid/<name> (a path without hdfs:// is a local directory)")
     parser.add_argument("--checkpoint", required=True,
                         help="checkpoint directory: hdfs://... or a local path")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--step", type=non_negative_int, default=None,
+                       help="score the checkpoint of this step (one still kept beside the "
+                       "committed one; default: the committed, newest, checkpoint)")
+    which.add_argument("--best", action="store_true",
+                       help="score the best checkpoint of a run trained with --eval-every")
     parser.add_argument("--report", type=Path, default=None,
                         help="report directory (default: reports/<dataset name>)")
     parser.add_argument("--metric", choices=METRICS, default="cosine")
@@ -138,8 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report = args.report or Path("reports") / args.data.rstrip("/").rsplit("/", 1)[-1]
     results, index = evaluate_checkpoint(
-        args.data, args.checkpoint, metric=args.metric, feature=args.feature,
-        rerank=args.rerank, report=report, workers=args.workers, device=args.device)
+        args.data, args.checkpoint, step=args.step, best=args.best, metric=args.metric,
+        feature=args.feature, rerank=args.rerank, report=report, workers=args.workers,
+        device=args.device)
     for result in results:
         print(result.summary())
     print(f"report: {index}")
