@@ -22,9 +22,9 @@ import pyarrow.parquet as pq
 
 from hadoop.fs import StorageError, resolve
 from hadoop.fs.ranges import ByteRange
+from ingest.dataset_manifest import Manifest, ManifestError, read_manifest
 from ingest.errors import IngestError
 from ingest.frame_check import marker_problem
-from ingest.manifest import Manifest, ManifestError, read_manifest
 from ingest.shards import INDEX_SCHEMA
 
 

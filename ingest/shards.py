@@ -2,7 +2,7 @@
 
 A dataset ``/reid/<name>`` is::
 
-    manifest.json                          the commit point: what is in the dataset (see manifest)
+    manifest.json                          the commit point (ingest.dataset_manifest)
     index/batch-000.parquet                one row per tracklet (schema INDEX_SCHEMA)
     shards/<group>/b000-0000.shard         tracklets' JPEG frames, concatenated, in frame order
 
@@ -42,8 +42,8 @@ INDEX_SCHEMA = pa.schema([
     pa.field("frame_names", pa.list_(pa.string()), nullable=False),
     pa.field("crc32", pa.uint32(), nullable=False),  # zlib.crc32 of the tracklet's bytes
     pa.field("batch", pa.int32(), nullable=False),  # the manifest generation that packed it
-    # manifest.content_digest of the tracklet's source frames, quarantined ones included: what a
-    # re-run compares; null in an index written before it existed
+    # dataset_manifest.content_digest of the tracklet's source frames, quarantined ones included:
+    # what a re-run compares; null in an index written before it existed
     pa.field("content", pa.string(), nullable=True),
 ])
 

@@ -5,8 +5,8 @@ drop a whole split only where ``--allow-missing-split`` says so), plan each trac
 group, list the planned identity folders to find missing frames, take the dataset's lease (which
 also clears staging that dead ingests left under the same root, see ``ingest.staging``), and
 decide whether there is anything to do. That decision compares content: every tracklet's frames
-are read and digested by Spark tasks (``manifest.content_digest``) and checked against the
-dataset's manifest and index. The same content is a no-op; the same tracklets from the same
+are read and digested by Spark tasks (``dataset_manifest.content_digest``) and checked against
+the dataset's manifest and index. The same content is a no-op; the same tracklets from the same
 source with changed frames (a repaired tree) are ingested again; anything else is another
 dataset and is refused unless ``--replace``; ``--append`` packs only tracklets the dataset does
 not have yet, and refuses if those it has changed.
@@ -48,9 +48,7 @@ from pyspark import SparkContext
 
 from hadoop.fs import FileSystem, PathNotFoundError, is_hdfs, resolve
 from ingest import mars
-from ingest.errors import IngestError
-from ingest.frame_source import FrameSource
-from ingest.manifest import (
+from ingest.dataset_manifest import (
     Generation,
     Manifest,
     ShardInfo,
@@ -60,6 +58,8 @@ from ingest.manifest import (
     read_manifest,
     write_manifest,
 )
+from ingest.errors import IngestError
+from ingest.frame_source import FrameSource
 from ingest.shards import (
     INDEX_DIR,
     MANIFEST,

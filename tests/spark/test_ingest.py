@@ -20,7 +20,7 @@ from hadoop.blocks import block_locations
 from hadoop.cluster import LocalCluster
 from hadoop.fs import FileSystem, HdfsFS, resolve
 from ingest import mars
-from ingest.manifest import read_manifest
+from ingest.dataset_manifest import read_manifest
 from ingest.spark_ingest import MIB, IngestConfig, IngestError, run_ingest
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]

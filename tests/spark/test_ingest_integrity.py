@@ -21,7 +21,7 @@ from pyspark import SparkContext
 from hadoop.cluster import LocalCluster
 from hadoop.fs import HdfsFS, resolve
 from ingest import mars
-from ingest.manifest import read_manifest
+from ingest.dataset_manifest import read_manifest
 from ingest.spark_ingest import MIB, IngestConfig, IngestError, run_ingest
 from ingest.staging import Lease, StagingError
 from tests.spark.test_ingest import load_index, spark_submit

@@ -24,7 +24,7 @@ from hadoop.cluster import LocalCluster
 from hadoop.fs import resolve
 from ingest import mars
 from ingest.dataset import ShardedDataset, TrackletRecord, open_dataset
-from ingest.manifest import Manifest, read_manifest
+from ingest.dataset_manifest import Manifest, read_manifest
 from ingest.shards import Quarantined, TrackletToPack, group_of, index_table, pack_group
 from ingest.spark_ingest import MIB, IngestConfig, run_ingest
 from training.data.clips import TrainClips
