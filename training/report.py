@@ -28,7 +28,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from hadoop.fs import replace_tree
+from hadoop.fs import atomic_path, replace_tree
 from training.errors import TrainingError
 from training.metrics import REPORTED_RANKS, ProtocolResult
 
@@ -138,8 +138,11 @@ def building(target: Path) -> Iterator[Path]:
 
 
 def plot_training_loss(training_log: Path, png: Path) -> None:
-    """The training loss curve of a metrics CSV as a PNG (what the report shows)."""
-    _plot_loss(png, read_loss_history(training_log))
+    """The training loss curve of a metrics CSV as a PNG (what the report shows). Replaced
+    whole: training redraws it at every checkpoint while a person may be looking at it."""
+    history = read_loss_history(training_log)
+    with atomic_path(png) as tmp:
+        _plot_loss(tmp, history)
 
 
 def read_loss_history(path: Path) -> LossHistory:
@@ -245,7 +248,7 @@ def _plot_loss(path: Path, history: LossHistory) -> None:
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right")
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, format="png")  # the path may be a temporary name without .png
 
 
 def _bordered(frame: Frame, rgb: tuple[int, int, int]) -> Frame:

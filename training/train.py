@@ -9,8 +9,9 @@ of each replica streams its P x K clips from HDFS (one range read per clip at mo
 takes the labels of the same batches from the same deterministic sampler, so nothing but
 activations crosses stage boundaries. Checkpoints go to HDFS every ``--checkpoint-every`` steps
 (each stage writes its own file, rank 0 commits); ``--resume`` continues from the newest one,
-also after torchrun restarts killed workers (``--max-restarts``). Rank 0 writes the metrics CSV
-and the loss plot into ``--out`` and shows a progress bar.
+also after torchrun restarts killed workers (``--max-restarts``). Rank 0 writes the metrics CSV,
+TensorBoard scalars and the loss plot (redrawn at each checkpoint) into ``--out``, and shows a
+progress bar on a terminal or a progress line every ``--progress-every`` seconds in a log.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from hadoop.cli import (
     ArgumentParser,
@@ -47,7 +47,7 @@ from hadoop.fs import atomic_write, describe
 from hadoop.siteconf import host_port
 from hadoop.topology import load_rack_table
 from ingest.dataset import ShardedDataset, TrackletRecord, open_dataset
-from training.checkpoint import CheckpointInfo, CheckpointStore
+from training.checkpoint import BestCheckpoint, CheckpointInfo, CheckpointStore
 from training.data.clips import ClipBatch, TrainClips, collate_clips
 from training.data.locality import identity_racks
 from training.data.sampler import PKSampler
@@ -62,7 +62,10 @@ from training.pipeline import (
     PipelineEngine,
     StepStats,
 )
+from training.progress import EVERY_S, Progress
 from training.report import plot_training_loss
+from training.scalars import Scalars, eval_scalars, step_scalars
+from training.train_eval import BEST_BY, TrainEvaluator
 
 LOG_COLUMNS = ("step", "epoch", "loss", "triplet", "cross_entropy", "lr", "clips_per_s",
                "seconds", "elapsed")
@@ -93,6 +96,7 @@ class TrainConfig:
     warmup_epochs: float = NVAN.warmup_epochs
     decay_epochs: int = NVAN.lr_step_epochs
     checkpoint_every: int = 200
+    eval_every: int = 0  # steps; 0: no evaluation during training
     keep_checkpoints: int = 2
     resume: bool = False
     workers: int = 2
@@ -102,6 +106,7 @@ class TrainConfig:
     erase_p: float = 0.5
     label_smoothing: float = NVAN.label_smoothing
     progress: bool = True
+    progress_every: float = EVERY_S  # seconds between progress lines without a terminal
 
     @property
     def batch_size(self) -> int:
@@ -116,6 +121,7 @@ class TrainingResult:
     last: StepStats | None
     checkpoint: CheckpointInfo | None
     bad_frames: int = 0  # frames the loader replaced in this run, all replicas (each is logged)
+    best: BestCheckpoint | None = None  # with --eval-every, on rank 0
 
 
 def train(config: TrainConfig) -> TrainingResult:
@@ -165,6 +171,8 @@ def train(config: TrainConfig) -> TrainingResult:
         logger.info("%d steps per epoch of %d clips x %d replicas; %s", steps_per_epoch,
                     config.batch_size, layout.dp_size,
                     f"resuming at step {step}" if resume else "starting fresh")
+    evaluator = TrainEvaluator(data, config.data, store, layout, device, config.workers) \
+        if config.eval_every else None
     identity_racks_, rank_racks = _locality(config, data, records, layout.dp_size, engine)
     sampler = PKSampler(records, config.ids_per_batch, config.tracklets_per_id, seed=config.seed,
                         rank=layout.dp_rank, world=layout.dp_size,
@@ -172,8 +180,10 @@ def train(config: TrainConfig) -> TrainingResult:
     total = config.epochs * steps_per_epoch
     if config.max_steps:
         total = min(total, config.max_steps)
-    bar = tqdm(total=total, initial=step, unit="step", disable=not (config.progress
-                                                                      and layout.rank == 0))
+    progress = Progress(total, initial=step, enabled=config.progress and layout.rank == 0,
+                        every_s=config.progress_every)
+    scalars = Scalars(config.out, enabled=layout.rank == 0,
+                      resumed_at=step if resume is not None else None)
     last: StepStats | None = None
     committed = resume
     run = list(sampler.run(step, total))  # every remaining batch's (epoch, tracklet) keys
@@ -191,19 +201,26 @@ def train(config: TrainConfig) -> TrainingResult:
         seconds = time.monotonic() - tick
         rate = config.batch_size * layout.dp_size / seconds
         log.write(step, epoch, last, rate, seconds, time.monotonic() - began)
-        bar.set_postfix(epoch=epoch, loss=f"{last.loss:.3f}", lr=f"{last.lr:.1e}",
+        scalars.add(step, step_scalars(last, rate))
+        progress.update(epoch=epoch, loss=f"{last.loss:.3f}", lr=f"{last.lr:.1e}",
                         clips_s=f"{rate:.1f}")
-        bar.update()
-        if step % config.checkpoint_every == 0 or step == total:
+        evaluate = evaluator is not None and (step % config.eval_every == 0 or step == total)
+        if step % config.checkpoint_every == 0 or step == total or evaluate:
             committed = _save(store, engine, step, epoch + 1, model_config, log,
                               config.keep_checkpoints)
-    bar.close()
+            evaluation = evaluator(committed) if evaluate and evaluator is not None else None
+            if evaluation is not None:
+                scalars.add(step, eval_scalars(evaluation.results))
+            if layout.rank == 0:  # what a person watching the run looks at, up to this step
+                plot_training_loss(log.path, config.out / "loss.png")
+                scalars.flush()
+    progress.close()
+    scalars.close()
     bad_frames = _total(bad_frames, engine)
-    if layout.rank == 0 and log.path.exists():
-        plot_training_loss(log.path, config.out / "loss.png")
     return TrainingResult(steps=step, epochs=-(-step // steps_per_epoch),
                           seconds=time.monotonic() - began, last=last, checkpoint=committed,
-                          bad_frames=bad_frames)
+                          bad_frames=bad_frames,
+                          best=evaluator.best if evaluator is not None else None)
 
 
 def _total(count: int, engine: PipelineEngine) -> int:
@@ -352,8 +369,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="label smoothing of the identity cross-entropy")
     p.add_argument("--checkpoint-every", type=positive_int, default=d.checkpoint_every,
                    help="steps")
+    p.add_argument("--eval-every", type=non_negative_int, default=d.eval_every,
+                   help="steps (the unit of --checkpoint-every; the run logs its steps per "
+                   "epoch): every this many and at the last step, checkpoint, score the test "
+                   f"split under both MARS protocols on every rank, log R1/mAP, and point "
+                   f"best.json at the best checkpoint ({BEST_BY}); 0: never")
     p.add_argument("--keep-checkpoints", type=positive_int, default=d.keep_checkpoints,
-                   help="checkpoints kept in HDFS (older ones are deleted)")
+                   help="checkpoints kept in HDFS (older ones are deleted, except the best)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
     p.add_argument("--workers", type=non_negative_int, default=d.workers, help="DataLoader workers")
     p.add_argument("--seed", type=non_negative_int, default=d.seed)
@@ -361,7 +383,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "each rank takes cuda:LOCAL_RANK)")
     p.add_argument("--rack-aware", action="store_true",
                    help="deal identities to replicas whose rack holds their data")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
+    p.add_argument("--progress-every", type=positive_float, default=d.progress_every,
+                   help="seconds between progress lines when stderr is not a terminal (a log "
+                   "file gets lines instead of a redrawn bar)")
     return p
 
 
@@ -422,6 +447,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{config.checkpoint} step {result.checkpoint.step if result.checkpoint else '-'};"
               f" metrics {config.out / 'metrics.csv'}; {result.bad_frames} bad frames "
               "skipped" + (" (each logged above)" if result.bad_frames else ""))
+        if result.best is not None:
+            scores = "; ".join(f"{protocol} R1 {s['R1']:.3f} mAP {s['mAP']:.3f}"
+                               for protocol, s in result.best.scores.items())
+            print(f"best checkpoint: step {result.best.info.step} ({scores}); "
+                  f"python -m training.evaluate --best --checkpoint {config.checkpoint}")
     return 0
 
 
