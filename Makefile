@@ -16,14 +16,19 @@ JAVA_INPUTS := $(shell find hadoop -name pom.xml -o -name '*.java' -not -path '*
 
 setup: system-packages $(VENV_STAMP) $(JAVA_STAMP) $(SPARK_CDS)
 
-# Debian packages: Java 17 and Maven run Hadoop and build its plug-ins. Installed only if missing.
+# Debian packages: Java 17 and Maven run Hadoop and build its plug-ins; MIT Kerberos (KDC,
+# kadmin.local, kinit) runs the secure profile's realm, and libkrb5-dev builds Python's gssapi.
+# Installed only if missing.
+DEB_PACKAGES := openjdk-17-jdk-headless maven krb5-kdc krb5-admin-server krb5-user libkrb5-dev
 system-packages:
-	@command -v java >/dev/null && command -v mvn >/dev/null || { \
-	  echo "==> [setup] installing Debian packages: openjdk-17-jdk-headless maven"; \
+	@for tool in java mvn krb5kdc kadmin.local kinit krb5-config; do \
+	  PATH="$$PATH:/usr/sbin" command -v $$tool >/dev/null || missing=1; done; \
+	  [ -z "$$missing" ] || { \
+	  echo "==> [setup] installing Debian packages: $(DEB_PACKAGES)"; \
 	  if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
-	    echo "error: Java 17 and Maven are required (apt-get install openjdk-17-jdk-headless maven)" >&2; exit 1; fi; \
+	    echo "error: these Debian packages are required: apt-get install $(DEB_PACKAGES)" >&2; exit 1; fi; \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jdk-headless maven; }
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PACKAGES); }
 
 $(VENV_STAMP): setup.cfg pyproject.toml
 	@echo "==> [setup] Python environment in $(VENV) (first run downloads torch, pyspark: a few minutes)"

@@ -37,3 +37,7 @@ class DaemonStartError(ClusterError):
 
 class ClusterNotRunningError(ClusterError):
     """An operation needs a running cluster and there is none under the run directory."""
+
+
+class SecurityError(ClusterError):
+    """The secure profile's KDC, keytabs, keystores or host names could not be set up."""

@@ -94,7 +94,10 @@ def java_command(main: str, args: list[str], *, conf_dir: Path = CONF_DIR,
                  jvm_options: Sequence[str] = ()) -> list[str]:
     """The argv that runs ``main`` (a MAIN_CLASSES key or a class name) with ``args``."""
     main_class = MAIN_CLASSES.get(main, main)
-    props = [f"-D{key}={value}" for key, value in (system_props or {}).items()]
+    wanted = dict(system_props or {})
+    if os.environ.get("KRB5_CONFIG"):  # MIT's variable; Java reads only its own property
+        wanted.setdefault("java.security.krb5.conf", os.environ["KRB5_CONFIG"])
+    props = [f"-D{key}={value}" for key, value in wanted.items()]
     return [java_binary(), f"-Xmx{heap}", *JVM_OPTIONS, *jvm_options, *props,
             "-cp", classpath(conf_dir), main_class, *args]
 

@@ -1,6 +1,8 @@
 """Command line of the local cluster launcher.
 
     python -m hadoop.cluster up [--profile test]   start (idempotent), wait until healthy
+    python -m hadoop.cluster up --profile secure   the same with Kerberos, encryption, HTTPS
+    eval "$(python -m hadoop.cluster env)"         this shell becomes a client of the cluster
     python -m hadoop.cluster status                live DataNodes per rack
     python -m hadoop.cluster down                  stop every daemon, keep the data
     python -m hadoop.cluster kill dn3              SIGKILL DataNodes (names, IPs or /rackN)
@@ -16,6 +18,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import time
 from pathlib import Path
 
@@ -43,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="seconds to wait for health")
     sub.add_parser("down", help="stop every daemon; HDFS data stays in the run directory")
     sub.add_parser("status", help="show the NameNode and the live DataNodes per rack")
+    sub.add_parser("env", help="shell exports that make a client of this cluster (secure "
+                               "profile: its conf dir, realm and the service user's ticket)")
     for name, text in (("kill", "SIGKILL daemons"), ("stop", "stop daemons cleanly"),
                        ("start", "(re)start daemons and wait until they are live")):
         cmd = sub.add_parser(name, help=text)
@@ -76,6 +81,10 @@ def _run(cluster: LocalCluster, args: argparse.Namespace) -> int:
     elif args.command == "down":
         stopped = cluster.down()
         print(f"==> stopped: {', '.join(stopped)}" if stopped else "==> nothing was running")
+    elif args.command == "env":
+        exports = cluster.security.client_env() if cluster.security else {}
+        for key, value in exports.items():
+            print(f"export {key}={shlex.quote(value)}")
     elif args.command == "status":
         status = cluster.status()
         print(status.render())

@@ -1,22 +1,34 @@
-"""The NameNode's view of the cluster, read from its JMX servlet (no JVM start needed)."""
+"""The NameNode's view of the cluster, read from its JMX servlet (no JVM start needed).
+
+Every reader takes an ``opener``: plain ``urlopen`` for the default profiles, an HTTPS client
+with a Kerberos ticket (:class:`hadoop.security.http.SpnegoHttp`) for the secure one.
+"""
 
 from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Callable
 from typing import Any
+
+Opener = Callable[[str, float], Any]  # (url, timeout) -> an open response (a context manager)
+
+
+def plain_open(url: str, timeout: float) -> Any:
+    return urllib.request.urlopen(url, timeout=timeout)
 
 _NAMENODE_INFO = "Hadoop:service=NameNode,name=NameNodeInfo"
 _FS_SYSTEM = "Hadoop:service=NameNode,name=FSNamesystem"
 
 
-def datanode_registered(web_url: str, timeout: float = 2.0) -> bool:
+def datanode_registered(web_url: str, timeout: float = 2.0,
+                        opener: Opener = plain_open) -> bool:
     """Whether the DataNode serving ``web_url`` has registered with its NameNode and reported
     its blocks: its own view, so a restarted node is not mistaken for its previous instance
     (which the NameNode keeps listing as live until its heartbeats are overdue)."""
     url = f"{web_url.rstrip('/')}/jmx?qry=Hadoop:service=DataNode,name=DataNodeInfo"
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with opener(url, timeout) as response:
             beans = json.load(response).get("beans", [])
     except (OSError, ValueError):
         return False
@@ -26,11 +38,12 @@ def datanode_registered(web_url: str, timeout: float = 2.0) -> bool:
                                 for a in actors)
 
 
-def datanode_reads(web_url: str, timeout: float = 5.0) -> dict[str, int]:
+def datanode_reads(web_url: str, timeout: float = 5.0,
+                   opener: Opener = plain_open) -> dict[str, int]:
     """A DataNode's read counters since it started: bytes served and read requests (one
     READ_BLOCK operation per block a client reads from it)."""
     url = f"{web_url.rstrip('/')}/jmx?qry=Hadoop:service=DataNode,name=DataNodeActivity-*"
-    with urllib.request.urlopen(url, timeout=timeout) as response:
+    with opener(url, timeout) as response:
         beans = json.load(response).get("beans", [])
     if not beans:
         raise OSError(f"{url} returned no DataNodeActivity bean")
@@ -40,13 +53,14 @@ def datanode_reads(web_url: str, timeout: float = 5.0) -> dict[str, int]:
 class NameNodeJmx:
     """Typed accessors over ``http://<namenode>/jmx``. Network errors surface as OSError."""
 
-    def __init__(self, web_url: str, timeout: float = 5.0) -> None:
+    def __init__(self, web_url: str, timeout: float = 5.0, opener: Opener = plain_open) -> None:
         self.web_url = web_url.rstrip("/")
         self.timeout = timeout
+        self.opener = opener
 
     def bean(self, name: str) -> dict[str, Any]:
         url = f"{self.web_url}/jmx?qry={name}"
-        with urllib.request.urlopen(url, timeout=self.timeout) as response:
+        with self.opener(url, self.timeout) as response:
             beans = json.load(response).get("beans", [])
         if not beans:
             raise OSError(f"{url} returned no bean {name}")

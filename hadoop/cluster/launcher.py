@@ -31,6 +31,7 @@ from hadoop.errors import (
     TopologyError,
 )
 from hadoop.jvm import hadoop_env, java_binary, java_command, require_plugin_class
+from hadoop.security.profile import SecureProfile
 from hadoop.siteconf import CONF_DIR, host_port, load_site
 from hadoop.topology import Host, RackTable, load_rack_table
 
@@ -195,7 +196,15 @@ class LocalCluster:
         self.datanodes = tuple(Daemon(h, self.run_dir) for h in self.table.datanodes)
         self._site = load_site(self.conf_dir)  # as clients see it, from the caller's environment
         self._check_namenode_address()
-        self.jmx = NameNodeJmx("http://" + self._site["dfs.namenode.http-address"])
+        # The secure profile: KDC, keytabs, HTTPS, and its own conf dir (README, "Secure cluster")
+        self.security = (SecureProfile(self.run_dir, self.conf_dir, self.table)
+                         if self.profile == "secure" else None)
+        self.daemon_conf_dir = self.security.conf_dir if self.security else self.conf_dir
+        if self.security:
+            self.jmx = NameNodeJmx(self.security.web_url(self.table.namenode, 9871),
+                                   opener=self.security.admin_http())
+        else:
+            self.jmx = NameNodeJmx("http://" + self._site["dfs.namenode.http-address"])
 
     # ---- public operations -------------------------------------------------------------------
 
@@ -242,6 +251,8 @@ class LocalCluster:
         """
         self._check_profile_matches_running()
         java_binary()
+        if self.security:
+            self.security.prepare()
         missing = [d for d in self.daemons if d.pid() is None]
         self._check_ports_free(missing)
         if self.namenode in missing:
@@ -272,6 +283,8 @@ class LocalCluster:
         for pid in _pids_with(f"-Dreidhdfs.daemon={self.run_dir}/"):
             os.kill(pid, signal.SIGKILL)
             stopped.append(f"stray pid {pid}")
+        if self.security:
+            stopped += self.security.stop()
         return stopped
 
     def status(self) -> ClusterStatus:
@@ -292,8 +305,7 @@ class LocalCluster:
                       live=d.host.local_ip in last_contact,
                       last_contact_s=last_contact.get(d.host.local_ip))
             for d in self.datanodes)
-        return ClusterStatus(namenode_url=self.namenode_url,
-                             web_ui="http://" + self._site["dfs.namenode.http-address"],
+        return ClusterStatus(namenode_url=self.namenode_url, web_ui=self.jmx.web_url,
                              profile=self.profile, namenode_pid=nn_pid, safe_mode=safe_mode,
                              nodes=nodes, client_rack=self.client_rack(),
                              heartbeat=self.heartbeat, taken_at=taken_at)
@@ -368,10 +380,11 @@ class LocalCluster:
         return PROFILES[self.profile].get(key) or self._site.get(key, default)
 
     def _env(self, daemon: Daemon) -> dict[str, str]:
-        env = hadoop_env(self.conf_dir, {
+        env = hadoop_env(self.daemon_conf_dir, {
             "REID_NAMENODE_HOST": self.table.namenode.local_ip,
             "REID_HOST": daemon.host.local_ip,
             "REID_DATA_DIR": str(daemon.data_dir),
+            **(self.security.daemon_env(daemon.host) if self.security else {}),
         })
         env.pop("HADOOP_USER_NAME", None)  # the launching user is the HDFS superuser
         return env
@@ -424,8 +437,8 @@ class LocalCluster:
         self.namenode.home.mkdir(parents=True, exist_ok=True)
         cmd = java_command("namenode", ["-format", "-force", "-nonInteractive",
                                         "-clusterid", "reid-hdfs"],
-                           conf_dir=self.conf_dir, heap=_HEAP["namenode"],
-                           jvm_options=_DAEMON_JVM_OPTIONS)
+                           conf_dir=self.daemon_conf_dir, heap=_HEAP["namenode"],
+                           jvm_options=_DAEMON_JVM_OPTIONS, system_props=self._krb5_props())
         with self.namenode.log_file.open("ab") as log:
             done = subprocess.run(cmd, env=self._env(self.namenode), stdout=log,
                                   stderr=subprocess.STDOUT, check=False)
@@ -446,9 +459,10 @@ class LocalCluster:
         if role == "datanode":
             args += ["-D", f"hadoop.rpc.socket.factory.class.default={SOCKET_FACTORY}",
                      "-D", f"reidhdfs.net.bind-address={daemon.host.local_ip}"]
-        cmd = java_command(role, args, conf_dir=self.conf_dir, heap=_HEAP[role],
+        cmd = java_command(role, args, conf_dir=self.daemon_conf_dir, heap=_HEAP[role],
                            jvm_options=_DAEMON_JVM_OPTIONS,
-                           system_props={"reidhdfs.daemon": f"{self.run_dir}/{daemon.name}"})
+                           system_props={"reidhdfs.daemon": f"{self.run_dir}/{daemon.name}",
+                                         **self._krb5_props()})
         with daemon.log_file.open("ab") as log:
             proc = subprocess.Popen(cmd, env=self._env(daemon), stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -494,15 +508,30 @@ class LocalCluster:
         return [d.name for d, _ in running]
 
     def _create_base_directories(self) -> None:
-        """HDFS permissions are on: shared /tmp, the datasets' root /reid, the user's home."""
+        """HDFS permissions are on: shared /tmp, the datasets' root /reid (owner and group
+        only: frames are biometric data), the user's home. In the secure profile they belong
+        to the service user ``reid`` and its group, made as the superuser (the NameNode's
+        principal)."""
         from hadoop.fs import HdfsFS
 
-        fs = HdfsFS(self.namenode_url)
-        user = os.environ.get("HADOOP_USER_NAME") or os.environ.get("USER") or "root"
+        if self.security:
+            from hadoop.security.names import SERVICE_GROUP, SERVICE_USER
+
+            fs = HdfsFS(self.namenode_url, client_factory=self.security.admin_client_factory())
+            owner: tuple[str, str] | None = (SERVICE_USER, SERVICE_GROUP)
+            user = SERVICE_USER
+        else:
+            fs = HdfsFS(self.namenode_url)
+            owner = None
+            user = os.environ.get("HADOOP_USER_NAME") or os.environ.get("USER") or "root"
         fs.mkdirs("/tmp", permission=0o1777)
         fs.set_permission("/tmp", 0o1777)  # the sticky bit is not applied by mkdirs
-        fs.mkdirs("/reid")
-        fs.mkdirs(f"/user/{user}")
+        fs.mkdirs("/user", permission=0o755)
+        for path in ("/reid", f"/user/{user}"):
+            fs.mkdirs(path, permission=0o750)
+            fs.set_permission(path, 0o750)
+            if owner:
+                fs.set_owner(path, *owner)
 
     def _record_state(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -534,8 +563,17 @@ class LocalCluster:
     def _registered(self, daemon: Daemon) -> bool:
         if daemon.host.role != "datanode":
             return True
+        if self.security:
+            return datanode_registered(self.security.web_url(daemon.host, 9865),
+                                       opener=self.jmx.opener)
         site = load_site(self.conf_dir, self._env(daemon))
         return datanode_registered("http://" + site["dfs.datanode.http.address"])
+
+    def _krb5_props(self) -> dict[str, str]:
+        """Java reads no KRB5_CONFIG: daemons of the secure profile get the realm's file."""
+        if self.security is None:
+            return {}
+        return {"java.security.krb5.conf": str(self.security.kdc.krb5_conf)}
 
     def _safe_live_count(self) -> str:
         try:

@@ -26,6 +26,9 @@ PROFILES: dict[str, dict[str, str]] = {
         "dfs.datanode.directoryscan.interval": "5",
         "dfs.client.retry.window.base": "200",
     },
+    # Kerberos, encrypted RPC and block transfer, HTTPS only: its settings are site files
+    # (hadoop/conf/secure, which clients need too), layered by hadoop.security.profile.
+    "secure": {},
 }
 
 

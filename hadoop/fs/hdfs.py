@@ -70,6 +70,8 @@ CLIENT_CONFIG = {"dfs.client.failover.max.attempts": "2",
                  "dfs.client.failover.sleep.base.millis": "200",
                  "dfs.client.failover.sleep.max.millis": "500"}
 T = TypeVar("T")
+DIR_MODE = 0o750  # directories the project makes: owner and group only
+FILE_MODE = 0o640
 
 
 class HdfsClient(Protocol):
@@ -90,6 +92,8 @@ class HdfsClient(Protocol):
     def mkdirs(self, path: str, permission: int, create_parent: bool) -> None: ...
 
     def set_permission(self, path: str, permission: int) -> None: ...
+
+    def set_owner(self, path: str, owner: str | None, group: str | None) -> None: ...
 
     def set_replication(self, path: str, replication: int) -> bool: ...
 
@@ -262,8 +266,9 @@ class HdfsFS:
         if not overwrite and self.exists(path):
             raise PathExistsError(f"{self.location(path)} exists (pass overwrite=True to "
                                   "replace it)")
-        # Parents are made here, 0755: hdfs-native's create_parent makes them 0777.
-        options = WriteOptions(overwrite=False, create_parent=False)
+        # Parents are made here, owner and group only (DIR_MODE): hdfs-native's create_parent
+        # makes them 0777. Files are FILE_MODE: frames are biometric data, never world-readable.
+        options = WriteOptions(overwrite=False, create_parent=False, permission=FILE_MODE)
         if replication is not None:
             options.replication = replication
         if block_size is not None:
@@ -287,7 +292,7 @@ class HdfsFS:
             tmp = f"{dirname(path)}/.{basename(path)}.tmp-{uuid.uuid4().hex[:12]}"
             written = 0
             try:
-                self.client.mkdirs(dirname(path) or "/", 0o755, True)
+                self.client.mkdirs(dirname(path) or "/", DIR_MODE, True)
                 with self.client.create(tmp, options) as out:
                     for chunk in source():
                         out.write(chunk)
@@ -329,7 +334,7 @@ class HdfsFS:
                                failed=RequestFailedError)
         return [_info(s, s.path) for s in found]
 
-    def mkdirs(self, path: str, permission: int = 0o755) -> None:
+    def mkdirs(self, path: str, permission: int = DIR_MODE) -> None:
         self._retrying(f"mkdirs {path}", path,
                        lambda: self.client.mkdirs(path, permission, True),
                        failed=RequestFailedError, retry_errors=False)
@@ -345,6 +350,12 @@ class HdfsFS:
         self._readers.pop(dst, None)
         self._retrying(f"rename {src} to {dst}", src,
                        lambda: self.client.rename(src, dst, overwrite),
+                       failed=RequestFailedError, retry_errors=False)
+
+    def set_owner(self, path: str, owner: str, group: str | None = None) -> None:
+        """Give ``path`` to ``owner`` (and ``group``): only the HDFS superuser may."""
+        self._retrying(f"set owner of {path}", path,
+                       lambda: self.client.set_owner(path, owner, group),
                        failed=RequestFailedError, retry_errors=False)
 
     def set_permission(self, path: str, permission: int) -> None:

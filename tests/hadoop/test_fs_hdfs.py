@@ -43,14 +43,16 @@ def test_writes_are_atomic_and_never_clobber(cluster: LocalCluster) -> None:
     assert [s.path for s in fs.list("/tmp/io") if ".tmp-" in s.path] == []
 
 
-def test_directories_it_creates_are_not_world_writable(cluster: LocalCluster) -> None:
-    """Issue: a checkpoint directory was created drwxrwxrwx."""
+def test_what_it_creates_is_owner_and_group_only(cluster: LocalCluster) -> None:
+    """Issues 23 and 24: a checkpoint directory was created drwxrwxrwx, datasets were
+    world-readable. Frames are biometric data: directories 0750, files 0640, /reid too."""
     fs = HdfsFS(cluster.namenode_url)
     fs.delete("/tmp/io/perm", recursive=True)
     fs.write_file("/tmp/io/perm/sub/file.bin", b"x")
     fs.mkdirs("/tmp/io/perm/made")
-    for directory in ("/tmp/io/perm", "/tmp/io/perm/sub", "/tmp/io/perm/made"):
-        assert fs.client.get_file_info(directory).permission == 0o755, directory
+    for directory in ("/reid", "/tmp/io/perm", "/tmp/io/perm/sub", "/tmp/io/perm/made"):
+        assert fs.client.get_file_info(directory).permission == 0o750, directory
+    assert fs.client.get_file_info("/tmp/io/perm/sub/file.bin").permission == 0o640
 
 
 def _child_read(fs: HdfsFS, queue: multiprocessing.Queue) -> None:

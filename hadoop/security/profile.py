@@ -1,0 +1,201 @@
+"""The secure profile of the local cluster: everything ``up --profile secure`` adds.
+
+Start-up, in order: a host name per loopback alias (``/etc/hosts``), the realm's KDC with a
+principal and keytab per daemon (``nn/`` or ``dn/`` plus ``HTTP/`` for its web endpoint), the
+service user ``reid`` and an ``intruder`` (a valid principal with no rights, for the attack
+tests), the HTTPS keystores, and the configuration directory ``<run>/conf``: the shared site
+files with ``hadoop/conf/secure/*.xml`` layered over them. Daemons and clients alike use that
+directory (``HADOOP_CONF_DIR``); clients also need ``KRB5_CONFIG`` and a ticket
+(``KRB5CCNAME``), which ``client_env`` gives: ``eval "$(python -m hadoop.cluster env)"``.
+
+Docker-compose can follow with the same files: the layer's values refer to each host only
+through ``REID_KEYTAB``, ``REID_HOSTNAME`` and ``REID_TLS_PASSWORD`` in its environment.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import xml.etree.ElementTree as ET
+from functools import partial
+from pathlib import Path
+
+from hadoop.errors import SecurityError
+from hadoop.security import hosts
+from hadoop.security.http import SpnegoHttp
+from hadoop.security.kdc import Kdc
+from hadoop.security.names import (
+    DOMAIN,
+    INTRUDER,
+    REALM,
+    SERVICE_USER,
+    host_name,
+    service_principals,
+    user_principal,
+)
+from hadoop.security.tls import make_keystores
+from hadoop.siteconf import SITE_FILES
+from hadoop.topology import Host, RackTable
+
+LAYER = "secure"  # hadoop/conf/secure: the site-file layer of this profile
+_LAYER_ONLY = ("ssl-server.xml", "ssl-client.xml")
+_COPIED = ("racks.csv", "topology.sh", "log4j.properties", "hadoop-metrics2.properties")
+_SECURITY_DIR_VAR = "${env.REID_SECURITY_DIR}"
+
+
+class SecureProfile:
+    """The KDC, keytabs, keystores, host names and configuration of one run directory."""
+
+    def __init__(self, run_dir: Path, base_conf: Path, table: RackTable) -> None:
+        self.run_dir = run_dir
+        self.base_conf = base_conf
+        self.table = table
+        self.dir = run_dir / "security"
+        self.conf_dir = run_dir / "conf"
+        self.kdc = Kdc(self.dir / "kdc", REALM, DOMAIN, table.namenode.local_ip)
+        self.cafile = self.dir / "ca.pem"
+        self.ccache = self.dir / f"krb5cc_{SERVICE_USER}"
+        self.net = table.namenode.local_ip.rsplit(".", 1)[0]
+
+    # ---- what daemons and clients get --------------------------------------------------------
+
+    @property
+    def servers(self) -> tuple[Host, ...]:
+        return tuple(h for h in self.table.hosts if h.role in ("namenode", "datanode"))
+
+    def keytab(self, name: str) -> Path:
+        """The keytab of a host (``dn1``) or user (``reid``, ``intruder``)."""
+        return self.dir / "keytabs" / f"{name}.keytab"
+
+    def daemon_env(self, host: Host) -> dict[str, str]:
+        return {"REID_KEYTAB": str(self.keytab(host.name)), "REID_HOSTNAME": host_name(host),
+                "REID_TLS_PASSWORD": self._tls_password(), "HADOOP_CONF_DIR": str(self.conf_dir),
+                "KRB5_CONFIG": str(self.kdc.krb5_conf),
+                "KRB5CCNAME": f"FILE:{self.dir / ('krb5cc_' + host.name)}"}
+
+    def client_env(self) -> dict[str, str]:
+        """What a client of this cluster needs: its configuration, realm and the service user's
+        ticket cache (filled by ``up``; renew with kinit)."""
+        return {"HADOOP_CONF_DIR": str(self.conf_dir), "KRB5_CONFIG": str(self.kdc.krb5_conf),
+                "KRB5CCNAME": f"FILE:{self.ccache}"}
+
+    def web_url(self, host: Host, port: int) -> str:
+        return f"https://{host_name(host)}:{port}"
+
+    def use_realm(self) -> None:
+        """Make this process (the launcher, a test session) a client of this cluster: its
+        Hadoop configuration (hdfs-native reads HADOOP_CONF_DIR when it makes a client) and
+        realm (MIT's library reads KRB5_CONFIG each time it sets up, as gssapi's does)."""
+        os.environ["HADOOP_CONF_DIR"] = str(self.conf_dir)
+        os.environ["KRB5_CONFIG"] = str(self.kdc.krb5_conf)
+
+    def admin_http(self) -> SpnegoHttp:
+        """HTTPS + SPNEGO as the NameNode's principal (the launcher's status and health)."""
+        self.use_realm()
+        nn = self.table.namenode
+        return SpnegoHttp(self.cafile, service_principals(nn)[0], self.keytab(nn.name))
+
+    def admin_client_factory(self) -> partial:
+        """hdfs-native clients authenticated as the NameNode (the HDFS superuser 'hdfs')."""
+        from hdfs_native import Client
+
+        self.use_realm()
+        nn = self.table.namenode
+        return partial(_keytab_client, principal=service_principals(nn)[0],
+                       keytab=str(self.keytab(nn.name)), client=Client)
+
+    # ---- start and stop ----------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Host names, KDC (started), keytabs, keystores and conf dir; reuses what exists."""
+        hosts.write_block(self.net, [(h.local_ip, host_name(h)) for h in self.table.hosts],
+                          f"run directory {self.run_dir}")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.chmod(0o700)
+        (self.dir / "keytabs").mkdir(exist_ok=True)
+        if not self.kdc.exists():
+            keytabs = {self.keytab(h.name): service_principals(h) for h in self.servers}
+            for user in (SERVICE_USER, INTRUDER):
+                keytabs[self.keytab(user)] = [user_principal(user)]
+            self.kdc.create(keytabs)
+        self.kdc.start()
+        if not self.cafile.exists():
+            password = make_keystores(self.dir, [host_name(h) for h in self.table.hosts],
+                                      [h.local_ip for h in self.table.hosts])
+            _write_private(self.dir / "tls-password", password)
+            _write_private(self.dir / "http-signature-secret", secrets.token_urlsafe(32))
+        self._write_conf()
+        self.kdc.kinit(user_principal(SERVICE_USER), self.keytab(SERVICE_USER), self.ccache)
+
+    def stop(self) -> list[str]:
+        stopped = ["kdc"] if self.kdc.stop() else []
+        if hosts.has_block(self.net):
+            hosts.remove_block(self.net)
+        return stopped
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    def _tls_password(self) -> str:
+        try:
+            return (self.dir / "tls-password").read_text().strip()
+        except OSError as exc:
+            raise SecurityError(f"the keystore password {self.dir / 'tls-password'} is "
+                                f"missing ({exc.strerror}): run `python -m hadoop.cluster up "
+                                "--profile secure`") from exc
+
+    def _write_conf(self) -> None:
+        """``<run>/conf``: the shared site files with the secure layer over them."""
+        layer = self.base_conf / LAYER
+        tmp = self.run_dir / "conf.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for name in SITE_FILES:
+            merged = {**_properties(self.base_conf / name), **_properties(layer / name)}
+            _write_site(tmp / name, merged, self.dir)
+        for name in _LAYER_ONLY:
+            _write_site(tmp / name, _properties(layer / name), self.dir)
+        for name in _COPIED:
+            if (self.base_conf / name).exists():
+                shutil.copy2(self.base_conf / name, tmp / name)
+        shutil.rmtree(self.conf_dir, ignore_errors=True)
+        tmp.replace(self.conf_dir)
+
+
+def _keytab_client(url: str, config: dict[str, str], *, principal: str, keytab: str,
+                   client: type) -> object:
+    return client(url, config, kerberos_principal=principal, kerberos_keytab=keytab)
+
+
+def _properties(path: Path) -> dict[str, str]:
+    """A site file's ``name -> value`` pairs, unexpanded, in file order."""
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as exc:
+        raise SecurityError(f"cannot read Hadoop site file {path}: {exc}") from exc
+    found: dict[str, str] = {}
+    for prop in root.iter("property"):
+        key, value = prop.findtext("name"), prop.findtext("value")
+        if key is not None and value is not None:
+            found[key.strip()] = value.strip()
+    return found
+
+
+def _write_site(path: Path, props: dict[str, str], security_dir: Path) -> None:
+    root = ET.Element("configuration")
+    root.append(ET.Comment(" generated by the local launchers secure profile from "
+                           "hadoop/conf and hadoop/conf/secure; edit those, not this "))
+    for key, value in props.items():
+        prop = ET.SubElement(root, "property")
+        ET.SubElement(prop, "name").text = key
+        ET.SubElement(prop, "value").text = value.replace(_SECURITY_DIR_VAR, str(security_dir))
+    ET.indent(root)
+    path.write_text('<?xml version="1.0"?>\n' + ET.tostring(root, encoding="unicode") + "\n")
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text + "\n")
+    tmp.replace(path)
