@@ -1,8 +1,10 @@
-"""The Spark ingest: a MARS tree -> shard files + tracklet index + manifest in HDFS.
+"""The Spark ingest: a MARS tree or tracklet manifest -> shard files + tracklet index + manifest
+in HDFS.
 
-Driver: read and check the MARS metadata (``ingest.mars``, strict or lenient; lenient mode may
-drop a whole split only where ``--allow-missing-split`` says so), plan each tracklet's identity
-group, list the planned identity folders to find missing frames, take the dataset's lease (which
+Driver: plan the source (``ingest.source``: a MARS tree's metadata, ``ingest.mars``, or a
+tracklet manifest, ``ingest.manifest``; strict or lenient, where lenient mode may drop a whole
+MARS split only where ``--allow-missing-split`` says so): each tracklet with its identity group,
+its frame folders listed to find missing frames. Then take the dataset's lease (which
 also clears staging that dead ingests left under the same root, see ``ingest.staging``), and
 decide whether there is anything to do. That decision compares content: every tracklet's frames
 are read and digested by Spark tasks (``dataset_manifest.content_digest``) and checked against
@@ -32,13 +34,12 @@ import functools
 import hashlib
 import io
 import platform
-import tempfile
 import time
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from posixpath import basename, dirname
 from typing import Any
 
@@ -46,7 +47,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyspark import SparkContext
 
-from hadoop.fs import FileSystem, PathNotFoundError, is_hdfs, resolve
+from hadoop.fs import FileSystem, is_hdfs, resolve
 from ingest import mars
 from ingest.dataset_manifest import (
     Generation,
@@ -60,15 +61,16 @@ from ingest.dataset_manifest import (
 )
 from ingest.errors import IngestError
 from ingest.frame_source import FrameSource
+from ingest.manifest import is_manifest
 from ingest.shards import (
     INDEX_DIR,
     MANIFEST,
     Quarantined,
     TrackletToPack,
-    group_of,
     index_table,
     pack_group,
 )
+from ingest.source import SourcePlan, plan_source
 from ingest.staging import Lease
 
 MIB = 1 << 20
@@ -108,6 +110,9 @@ class IngestConfig:
         if self.allow_missing_split and self.strict:
             raise IngestError("--allow-missing-split needs --lenient (strict mode stops at "
                               "the first problem)")
+        if self.allow_missing_split and is_manifest(self.source):
+            raise IngestError(f"--allow-missing-split is for a MARS tree's info files; "
+                              f"--source {self.source} is a tracklet manifest")
         if not is_hdfs(self.dest) or resolve(self.dest)[1] == "/":
             raise IngestError(f"--dest {self.dest!r} must be hdfs://<namenode>/<dir>/<name>")
 
@@ -154,33 +159,34 @@ def _skipped_text(split: str, skipped: dict[str, Any]) -> str:
 
 # ---- driver --------------------------------------------------------------------------------
 
-def run_ingest(sc: SparkContext, config: IngestConfig) -> IngestResult:
-    """Run one ingest with an existing SparkContext (see the module docstring). The ingest uses
-    RDDs only, so it needs no SparkSession, whose start-up would lengthen every spark-submit."""
+def plan_for(config: IngestConfig) -> SourcePlan:
+    """The plan of ``config``'s source (``ingest.source``), as this ingest would pack it."""
+    config.check()
+    return plan_source(config.source, strict=config.strict, ids_per_group=config.ids_per_group,
+                       allow_missing_split=config.allow_missing_split)
+
+
+def run_ingest(sc: SparkContext, config: IngestConfig, planned: SourcePlan | None = None,
+               ) -> IngestResult:
+    """Run one ingest with an existing SparkContext (see the module docstring); ``planned``
+    is :func:`plan_for` of ``config`` when the caller planned before starting Spark. The ingest
+    uses RDDs only, so it needs no SparkSession, whose start-up would lengthen every
+    spark-submit."""
     began = time.monotonic()
     config.check()
     fs, dest = resolve(config.dest)
-    source = FrameSource(config.source).source
-    dataset = _read_metadata(config.source, config.strict)
-    skipped = _skipped(dataset, config)
-    plan = [TrackletToPack(t.tracklet_id, t.pid, t.camid, t.split, t.role,
-                            group_of(t.pid, t.camid, config.ids_per_group), t.frames)
-            for t in dataset.tracklets]
-    sizes = FrameSource(config.source).sizes(sorted({dirname(f) for t in plan for f in t.frames}))
-    missing = [(t.tracklet_id, f) for t in plan for f in t.frames if f not in sizes]
-    if missing and config.strict:
-        shown = ", ".join(f for _, f in missing[:5])
-        raise IngestError(f"{len(missing)} frames listed in {config.source}/info are missing "
-                          f"(e.g. {shown}); fix the tree or pass --lenient to quarantine them")
+    source = config.source
+    planned = planned or plan_for(config)
+    plan, skipped = planned.tracklets, planned.skipped
     print_ = functools.partial(print, flush=True)
     with Lease(fs, dest) as lease:  # also removes staging that dead ingests left here
         existing = read_manifest(fs, dest)
         mode = "replace" if config.replace and existing is not None else "create"
         if existing is not None and config.append:
-            plan = _new_tracklets(sc, config, fs, dest, existing, plan, sizes)
+            plan = _new_tracklets(sc, config, fs, dest, existing, planned)
             mode = "append"
         elif existing is not None and not config.replace:
-            if _unchanged(sc, config, fs, dest, existing, plan, sizes, source):
+            if _unchanged(sc, config, fs, dest, existing, planned):
                 plan = []
             else:
                 mode = "replace"
@@ -190,7 +196,7 @@ def run_ingest(sc: SparkContext, config: IngestConfig) -> IngestResult:
         number = len(existing.generations) if mode == "append" and existing else 0
         print_(f"ingest: packing {len(plan)} tracklets into {fs.location(lease.staging)} "
                f"(generation {number})")
-        shards, rows, quarantine, contents = _pack(sc, config, plan, sizes,
+        shards, rows, quarantine, contents = _pack(sc, config, plan, planned,
                                                    fs.location(lease.staging), number)
         counts = {"tracklets": len(rows), "frames": sum(r["num_frames"] for r in rows),
                   "bytes": sum(s.bytes for s in shards), "shards": len(shards),
@@ -209,7 +215,7 @@ def run_ingest(sc: SparkContext, config: IngestConfig) -> IngestResult:
             plan=plan_digest(plan), created=datetime.now(UTC).isoformat(timespec="seconds"),
             params={k: v for k, v in asdict(config).items() if k not in ("source", "dest")},
             versions=_versions(sc), counts=counts, index=index_rel, shards=shards,
-            quarantine=quarantine, problems=dataset.summary()["problems"], skipped=skipped)
+            quarantine=quarantine, problems=planned.problems, skipped=skipped)
         generations = [*existing.generations, generation] if mode == "append" and existing \
             else [generation]
         manifest = Manifest(name=basename(dest), generations=generations)
@@ -217,48 +223,6 @@ def run_ingest(sc: SparkContext, config: IngestConfig) -> IngestResult:
         status = _commit(fs, lease, dest, manifest, mode)
     return IngestResult(status, config.dest, number, counts, time.monotonic() - began, skipped,
                         tuple(quarantine))
-
-
-def _skipped(dataset: mars.MarsDataset, config: IngestConfig) -> dict[str, dict[str, Any]]:
-    """What lenient mode left out, per split; a whole split only where the flag allows it."""
-    out: dict[str, dict[str, Any]] = {}
-    for split, skipped in dataset.skipped.items():
-        cause = skipped.cause
-        if cause is not None:
-            text = " ".join(f"{config.source.rstrip('/')}/{cause.file}: {cause.reason}".split())
-            if split not in config.allow_missing_split:
-                raise IngestError(
-                    f"{text}; this drops the whole {split} split ({skipped.tracklets} "
-                    f"tracklets, {skipped.frames} frames): fix the file, or pass "
-                    f"--allow-missing-split {split} to ingest without it")
-            out[split] = {"tracklets": skipped.tracklets, "frames": skipped.frames,
-                          "cause": text}
-        elif skipped.tracklets or skipped.frames:
-            out[split] = {"tracklets": skipped.tracklets, "frames": skipped.frames}
-    return out
-
-
-def _read_metadata(source: str, strict: bool) -> mars.MarsDataset:
-    """Read the MARS info files, fetched from the source's filesystem (local or HDFS) into a
-    temp dir first; a missing one is left out there, for ``read_mars`` to report (strict) or
-    skip its split (lenient). Frame files are checked by the Spark listing, not here."""
-    fs, path = resolve(source)
-    if not fs.exists(f"{path}/info"):
-        raise IngestError(f"--source {source}: no info/ directory on {fs.kind} "
-                          f"{fs.location(path)} (not a MARS tree)")
-    with tempfile.TemporaryDirectory(prefix="mars-info-") as tmp:
-        for name in sorted({*mars.NAME_FILES.values(), *mars.INFO_FILES.values(),
-                            mars.QUERY_FILE}):
-            try:
-                data = fs.read_file(f"{path}/{name}")
-            except PathNotFoundError:
-                continue
-            target = Path(tmp) / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        dataset = mars.read_mars(Path(tmp), strict=strict, files="none")
-    dataset.root = Path(path)
-    return dataset
 
 
 def _stored_contents(fs: FileSystem, dest: str, manifest: Manifest) -> dict[str, str | None]:
@@ -280,13 +244,13 @@ def _changed(stored: dict[str, str | None], current: dict[str, str]) -> list[str
 
 
 def _new_tracklets(sc: SparkContext, config: IngestConfig, fs: FileSystem, dest: str,
-                   existing: Manifest, plan: list[TrackletToPack], sizes: dict[str, int],
-                   ) -> list[TrackletToPack]:
+                   existing: Manifest, planned: SourcePlan) -> list[TrackletToPack]:
     """``--append``: the tracklets the dataset does not have yet. Those it has must have the
     same content in the source; appending never rewrites what is there."""
+    plan = planned.tracklets
     stored = _stored_contents(fs, dest, existing)
     shared = [t for t in plan if t.tracklet_id in stored]
-    changed = _changed(stored, _contents(sc, config, shared, sizes))
+    changed = _changed(stored, _contents(sc, config, shared, planned))
     if changed:
         raise IngestError(
             f"{config.dest} holds different content for {len(changed)} of the {len(shared)} "
@@ -296,13 +260,13 @@ def _new_tracklets(sc: SparkContext, config: IngestConfig, fs: FileSystem, dest:
 
 
 def _unchanged(sc: SparkContext, config: IngestConfig, fs: FileSystem, dest: str,
-               existing: Manifest, plan: list[TrackletToPack], sizes: dict[str, int],
-               source: str) -> bool:
+               existing: Manifest, planned: SourcePlan) -> bool:
     """A plain re-run over an existing dataset: True if it holds exactly this plan and content
     (nothing to do), False if it is this source's dataset whose frames changed since (rebuild
     it); any other dataset is refused. Compares content, read from the source and digested
     by Spark tasks."""
-    contents = _contents(sc, config, plan, sizes)
+    plan, source = planned.tracklets, planned.source
+    contents = _contents(sc, config, plan, planned)
     [first, *later] = existing.generations
     if not later and first.fingerprint == fingerprint(plan, contents):
         return True
@@ -329,25 +293,25 @@ def _up_to_date(config: IngestConfig, existing: Manifest | None, began: float) -
 
 
 def _contents(sc: SparkContext, config: IngestConfig, plan: list[TrackletToPack],
-              sizes: dict[str, int]) -> dict[str, str]:
-    """Content digest of each planned tracklet, its frames read where the packer would read
-    them (one Spark task per bin, as in :func:`_pack`)."""
+              planned: SourcePlan) -> dict[str, str]:
+    """Content digest of each tracklet of ``plan``, its frames read where the packer would
+    read them (one Spark task per bin, as in :func:`_pack`)."""
     if not plan:
         return {}
-    bins = balanced_bins(plan, sizes, config.partitions or sc.defaultParallelism * 2)
-    digest = functools.partial(_digest_partition, source=FrameSource(config.source))
+    bins = balanced_bins(plan, planned.sizes, config.partitions or sc.defaultParallelism * 2)
+    digest = functools.partial(_digest_partition, source=planned.frames)
     return dict(sc.parallelize(bins, len(bins)).mapPartitions(digest).collect())
 
 
 def _pack(sc: SparkContext, config: IngestConfig, plan: list[TrackletToPack],
-          sizes: dict[str, int], staging_url: str, generation: int,
+          planned: SourcePlan, staging_url: str, generation: int,
           ) -> tuple[list[ShardInfo], list[dict[str, Any]], list[dict[str, str]],
                      dict[str, str]]:
     """One Spark task per bin of identity groups, bins balanced by source bytes. Returns the
     shards, index rows, quarantine records and every planned tracklet's content digest."""
     partitions = config.partitions or sc.defaultParallelism * 2
-    bins = balanced_bins(plan, sizes, partitions)
-    packer = functools.partial(_pack_partition, source=FrameSource(config.source),
+    bins = balanced_bins(plan, planned.sizes, partitions)
+    packer = functools.partial(_pack_partition, source=planned.frames,
                                staging_url=staging_url, generation=generation,
                                shard_size=config.shard_size, replication=config.replication,
                                block_size=config.block_size)
@@ -378,6 +342,15 @@ def balanced_bins(plan: list[TrackletToPack], sizes: dict[str, int], count: int,
         bins[lightest].append(groups[group])
         loads[lightest] += weight[group]
     return bins
+
+
+def quarantine_path(generation: int, item: Quarantined) -> str:
+    """Where a refused frame's bytes are kept: ``quarantine/b<gen>-<tracklet>-<frame name>``,
+    both parts percent-encoded. Unique per tracklet and frame (a manifest's tracklets may all
+    call their first frame ``000001.jpg``) and a valid HDFS name (no ``/`` or ``:``)."""
+    tracklet = urllib.parse.quote(item.tracklet_id, safe="._")
+    name = urllib.parse.quote(basename(item.frame), safe="._")
+    return f"{QUARANTINE_DIR}/b{generation:03d}-{tracklet}-{name}"
 
 
 def _versions(sc: SparkContext) -> dict[str, str]:
@@ -461,9 +434,8 @@ def _pack_partition(bins: Iterable[list[list[TrackletToPack]]], *, source: Frame
                     yield "row", {**row, "content": contents[str(row["tracklet_id"])]}
             for item in quarantine:
                 if item.data:  # keep refused bytes aside for inspection
-                    fs.write_file(
-                        f"{staging}/{QUARANTINE_DIR}/b{generation:03d}-{basename(item.frame)}",
-                        item.data, replication=replication, overwrite=True)
+                    fs.write_file(f"{staging}/{quarantine_path(generation, item)}",
+                                  item.data, replication=replication, overwrite=True)
                 yield "quarantine", item.record()
             for tracklet_id, content in contents.items():
                 yield "content", {"tracklet_id": tracklet_id, "digest": content}

@@ -1,13 +1,17 @@
-"""spark-submit entry point: ingest a MARS tree into HDFS shards + a tracklet index.
+"""spark-submit entry point: ingest a MARS tree or a tracklet manifest into HDFS shards + a
+tracklet index.
 
     spark-submit spark_jobs/ingest.py --source /data/MARS --dest hdfs://127.0.0.10:8020/reid/mars
     spark-submit --master spark://host:7077 spark_jobs/ingest.py --source hdfs://nn:8020/mars ...
+    spark-submit spark_jobs/ingest.py --source /data/cams/tracklets.csv --dest hdfs://.../reid/cams
 
 ``spark_jobs/submit`` is spark-submit with the project's settings (venv Python, quiet logs, a
 driver JVM that starts in half the time); plain spark-submit runs the same job.
 
 Local mode (``local[*]``) unless spark-submit's ``--master`` or this script's ``--master`` names
-another. The work itself is ``ingest.spark_ingest``; this file only parses flags.
+another. The work itself is ``ingest.spark_ingest``; this file parses flags and plans the source
+(``ingest.source``: the MARS info files or the manifest checked, frame folders listed) before the
+Spark driver starts, so a bad source is refused in seconds.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from hadoop.cli import (  # noqa: E402
     positive_int,
 )
 from hadoop.netaddr import job_address  # noqa: E402
-from ingest.spark_ingest import MIB, IngestConfig, run_ingest  # noqa: E402
+from ingest.spark_ingest import MIB, IngestConfig, plan_for, run_ingest  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
                             description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", required=True,
-                        help="MARS tree: a local directory or an hdfs:// landing directory")
+                        help="a MARS tree (a directory) or a tracklet manifest (a .csv or "
+                             ".parquet file, see python -m ingest.manifest --help), local or "
+                             "hdfs://")
     parser.add_argument("--dest", required=True, help="hdfs://<namenode>/reid/<name>")
     parser.add_argument("--master", default=None,
                         help="Spark master (default: spark-submit's, else local[*])")
@@ -55,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--partitions", type=non_negative_int, default=0,
                         help="Spark tasks packing shards (default: 2 x Spark parallelism)")
     parser.add_argument("--lenient", action="store_true",
-                        help="skip and count naming/index problems instead of failing")
+                        help="skip and count naming/index problems (manifest rows) instead of "
+                             "failing")
     parser.add_argument("--allow-missing-split", action="append", default=[],
                         choices=("train", "test"), metavar="SPLIT",
                         help="with --lenient: let an unreadable info/name/query file drop the "
@@ -77,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         ids_per_group=args.ids_per_group, strict=not args.lenient, append=args.append,
         replace=args.replace, partitions=args.partitions,
         allow_missing_split=tuple(args.allow_missing_split))
-    config.check()  # before a Spark driver starts
+    planned = plan_for(config)  # checks the flags and the source before a Spark driver starts
     # Python workers run the driver's interpreter unless the environment says otherwise.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     # Attach to spark-submit's JVM first: a SparkConf made before it exists holds only Python-side
@@ -96,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     # No sc.stop(): when this process exits, spark-submit's JVM exits too and its shutdown
     # hook stops the context, while PySpark's stop() waits for its accumulator server's poll
     # loop, a noticeable part of a small ingest.
-    print(run_ingest(sc, config).summary())
+    print(run_ingest(sc, config, planned).summary())
     return 0
 
 

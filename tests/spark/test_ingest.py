@@ -122,7 +122,8 @@ def test_corrupt_jpeg_is_quarantined(ingested: str, source: Path) -> None:
     assert entry["reason"] == "not a JPEG (no SOI marker)"
     bad_name = entry["frame"].rsplit("/", 1)[-1]
     assert all(bad_name not in r["frame_names"] for r in load_index(fs, root))  # type: ignore[operator]
-    assert fs.read_file(f"{root}/quarantine/b000-{bad_name}") == BAD_FRAME_NOTE
+    kept = f"b000-{entry['tracklet_id'].replace('/', '%2F')}-{bad_name}"
+    assert fs.read_file(f"{root}/quarantine/{kept}") == BAD_FRAME_NOTE
     assert manifest.totals()["quarantined_frames"] == 1
 
 
