@@ -27,7 +27,7 @@ from benchmarks import placement as bench_placement
 from hadoop import compose, shell
 from hadoop.cli import run
 from hadoop.cluster import __main__ as cluster_cli
-from ingest import mars, staging, synthetic
+from ingest import describe, manifest, mars, staging, synthetic
 from ingest.dataset import DatasetError
 from spark_jobs import ingest as ingest_job
 from spark_jobs import scan as scan_job
@@ -137,6 +137,16 @@ BAD_INPUT: list[tuple[Main, list[str], str]] = [
     # the MARS validator and the generator
     (mars.main, ["validate", "/nonexistent/mars"], "/nonexistent/mars is not a directory"),
     (mars.main, ["validate", ".", "--show", "-1"], "argument --show: must be an integer >= 0"),
+    # the tracklet manifest and the dataset description
+    (manifest.main, ["validate", "/nonexistent/t.csv"], "/nonexistent/t.csv: no such file"),
+    (manifest.main, ["validate", "/nonexistent/t.txt"], "a tracklet manifest is a .csv or"),
+    (manifest.main, ["from-tree", "/nonexistent", "--out", "t.csv", "--test-share", "2"],
+     "argument --test-share: must be a number in [0, 1], not 2"),
+    (manifest.main, ["from-tree", "/nonexistent", "--out", "t.csv"],
+     "/nonexistent: no such directory"),
+    (describe.main, ["/nonexistent/reid/x"], "no dataset at /nonexistent/reid/x"),
+    (ingest_job.main, ["--source", "/nonexistent/t.csv", "--dest", NOWHERE],
+     "/nonexistent/t.csv: no such file"),
     (synthetic.main, ["--out", "x", "--ids", "1"], "argument --ids: must be an integer in 2..9999"),
     (synthetic.main, ["--out", "x", "--test-share", "2"], "argument --test-share:"),
     (synthetic.main, ["--out", "x", "--mean-len", "0"], "argument --mean-len: must be a number"),
@@ -245,7 +255,8 @@ def test_every_cli_is_a_documented_console_script() -> None:
     scripts = _console_scripts()
     modules = {target.split(":")[0] for target in scripts.values()}
     assert modules == {"hadoop.cluster.__main__", "hadoop.shell", "hadoop.compose",
-                       "ingest.synthetic", "ingest.mars", "ingest.staging", "spark_jobs.ingest",
+                       "ingest.synthetic", "ingest.mars", "ingest.manifest", "ingest.describe",
+                       "ingest.staging", "spark_jobs.ingest",
                        "training.train",
                        "training.evaluate", "training.experiments", "training.export",
                        "training.embed", "training.search"}
