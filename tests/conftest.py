@@ -2,7 +2,9 @@
 
 The cluster is the project's own local launcher with the ``test`` profile (fast heartbeats and
 repair), in a fresh run directory, started on first use and stopped at the end of the session
-even when tests fail. Tests marked ``faults`` damage it on purpose, so they run last.
+even when tests fail. Tests marked ``faults`` damage it on purpose, so they run after the others.
+Tests marked ``secure`` use the secure profile's cluster (``secure_cluster``), on the same
+addresses: they run last, and the first of them stops the plain cluster.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Run fault-injection tests after every other test (stable sort keeps the rest in order);
     skip the compose end-to-end tests unless --docker asks for them (they need an engine,
     the images and ~15 minutes)."""
-    items.sort(key=lambda item: item.get_closest_marker("faults") is not None)
+    items.sort(key=lambda item: (item.get_closest_marker("secure") is not None,
+                                 item.get_closest_marker("faults") is not None))
     if not config.getoption("--docker"):
         skip = pytest.mark.skip(reason="compose stack test: run with --docker (make test-compose)")
         for item in items:
@@ -41,15 +44,42 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(skip)
 
 
+_PLAIN_CLUSTERS: list[LocalCluster] = []  # stopped before the secure cluster takes the addresses
+
+
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     run_dir: Path = tmp_path_factory.mktemp("hdfs-cluster")
     local = LocalCluster(run_dir=run_dir, profile="test")
+    _PLAIN_CLUSTERS.append(local)
     try:
         local.up()
         yield local
     finally:
         local.down()
+
+
+@pytest.fixture(scope="session")
+def secure_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """The secure profile's cluster (KDC, Kerberos, encrypted transfer, HTTPS), started once.
+    This process becomes its client (HADOOP_CONF_DIR, KRB5_CONFIG) with the service user's
+    ticket (KRB5CCNAME); the environment is restored at the end."""
+    for plain in _PLAIN_CLUSTERS:
+        plain.down()
+    saved = {key: os.environ.get(key) for key in ("HADOOP_CONF_DIR", "KRB5_CONFIG", "KRB5CCNAME")}
+    local = LocalCluster(run_dir=tmp_path_factory.mktemp("secure-cluster"), profile="secure")
+    assert local.security is not None
+    try:
+        local.up()
+        os.environ.update(local.security.client_env())
+        yield local
+    finally:
+        local.down()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @pytest.fixture(scope="session")

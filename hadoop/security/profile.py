@@ -98,12 +98,9 @@ class SecureProfile:
 
     def admin_client_factory(self) -> partial:
         """hdfs-native clients authenticated as the NameNode (the HDFS superuser 'hdfs')."""
-        from hdfs_native import Client
-
         self.use_realm()
         nn = self.table.namenode
-        return partial(_keytab_client, principal=service_principals(nn)[0],
-                       keytab=str(self.keytab(nn.name)), client=Client)
+        return keytab_client(service_principals(nn)[0], self.keytab(nn.name))
 
     # ---- start and stop ----------------------------------------------------------------------
 
@@ -162,8 +159,16 @@ class SecureProfile:
         tmp.replace(self.conf_dir)
 
 
-def _keytab_client(url: str, config: dict[str, str], *, principal: str, keytab: str,
-                   client: type) -> object:
+def keytab_client(principal: str, keytab: Path) -> partial:
+    """A client factory for :class:`hadoop.fs.HdfsFS` that logs in as ``principal`` from
+    ``keytab`` (no credential cache needed; picklable, for spawned workers)."""
+    from hdfs_native import Client
+
+    return partial(_client_from_keytab, principal=principal, keytab=str(keytab), client=Client)
+
+
+def _client_from_keytab(url: str, config: dict[str, str], *, principal: str, keytab: str,
+                        client: type) -> object:
     return client(url, config, kerberos_principal=principal, kerberos_keytab=keytab)
 
 
