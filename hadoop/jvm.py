@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from hadoop.errors import JavaNotFoundError
-from hadoop.siteconf import CONF_DIR
+from hadoop.siteconf import CONF_DIR, host_env
 
 HADOOP_DIR = Path(__file__).resolve().parent
 LIB_DIR = HADOOP_DIR / "lib"
@@ -39,6 +39,10 @@ MAIN_CLASSES = {
     "fsck": "org.apache.hadoop.hdfs.tools.DFSck",
     "getconf": "org.apache.hadoop.hdfs.tools.GetConf",
     "balancer": "org.apache.hadoop.hdfs.server.balancer.Balancer",
+    "journalnode": "org.apache.hadoop.hdfs.qjournal.server.JournalNode",
+    "zkfc": "org.apache.hadoop.hdfs.tools.DFSZKFailoverController",
+    "haadmin": "org.apache.hadoop.hdfs.tools.DFSHAAdmin",
+    "zookeeper": "org.apache.zookeeper.server.ZooKeeperServerMain",
 }
 
 
@@ -104,7 +108,7 @@ def java_command(main: str, args: list[str], *, conf_dir: Path = CONF_DIR,
 
 def hadoop_env(conf_dir: Path = CONF_DIR, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment Hadoop processes get: HADOOP_CONF_DIR locates topology.sh and racks.csv."""
-    env = dict(os.environ)
+    env = {**host_env(conf_dir), **os.environ}  # the HA hosts' addresses: racks.csv's
     env["HADOOP_CONF_DIR"] = str(conf_dir)
     env.update(extra or {})
     return env

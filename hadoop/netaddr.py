@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from hadoop.errors import ClusterError
-from hadoop.siteconf import namenode_url
+from hadoop.siteconf import host_port, namenode_url, nameservice_addresses
 
 
 def job_address(namenode: str | None = None, env: Mapping[str, str] | None = None) -> str:
@@ -21,15 +21,20 @@ def job_address(namenode: str | None = None, env: Mapping[str, str] | None = Non
     the address this host's connections to the NameNode leave from: the kernel's choice for the
     route, 127.0.0.1 for the local cluster (its client address once ``client-rack`` set one).
 
-    ``namenode`` is an ``hdfs://`` URL or a host; the default is ``fs.defaultFS``.
+    ``namenode`` is an ``hdfs://`` URL (a nameservice's too) or a host; the default is
+    ``fs.defaultFS``.
     """
     environ = os.environ if env is None else env
     if environ.get("REID_HOST"):
         return environ["REID_HOST"]
     target = namenode or namenode_url(env=environ)
-    host = urlsplit(target).hostname if "//" in target else target
+    parts = urlsplit(target if "//" in target else "//" + target)
+    host = parts.hostname
     if not host:
         raise ClusterError(f"{target!r} names no NameNode host")
+    members = nameservice_addresses(host, env=environ) if parts.port is None else None
+    if members:  # a nameservice (hdfs://reid): the route toward its first NameNode
+        host = host_port(next(iter(members.values())))[0]
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
             probe.connect((host, 9))  # a UDP connect only picks the route; nothing is sent

@@ -2,25 +2,35 @@
 
 ``hadoop/bin/hdfs`` execs this module, so ``hadoop/bin/hdfs dfs -ls /`` behaves like the
 ``hdfs`` command of a Hadoop install whose configuration is ``hadoop/conf``.
+
+Like a company cluster's client configuration, every tool knows the nameservice ``reid`` of the
+HA layer (``hdfs dfs -ls hdfs://reid/``, ``hdfs haadmin -getAllServiceState``); when the
+launcher's cluster in ``run/cluster`` runs the HA profile, it is also the default filesystem.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 
 from hadoop.cli import UsageError, entry_point
 from hadoop.jvm import MAIN_CLASSES, hadoop_env, java_command
-from hadoop.siteconf import CONF_DIR
+from hadoop.siteconf import CONF_DIR, read_properties
 
-TOOLS = ("dfs", "dfsadmin", "fsck", "getconf", "balancer")
+TOOLS = ("dfs", "dfsadmin", "fsck", "getconf", "balancer", "haadmin")
+RECORDED_CLUSTER = Path(__file__).resolve().parents[1] / "run" / "cluster" / "cluster.json"
+# The client's half of the HA layer: where the nameservice's NameNodes are.
+_NAMESERVICE_KEYS = ("dfs.nameservices", "dfs.ha.namenodes.", "dfs.namenode.rpc-address.",
+                     "dfs.namenode.http-address.", "dfs.client.failover.proxy.provider.")
 USAGE = ("usage: hdfs COMMAND [ARGS]\n"
          "  dfs        run a filesystem command (FsShell: -ls, -put, -cat, -setrep, ...)\n"
          "  dfsadmin   administer the cluster (-report, -printTopology, -safemode, ...)\n"
          "  fsck       check the filesystem (fsck PATH -files -blocks -locations -racks)\n"
          "  getconf    read configuration values (-confKey KEY, -namenodes)\n"
-         "  balancer   run Hadoop's Balancer")
+         "  balancer   run Hadoop's Balancer\n"
+         "  haadmin    NameNode HA state (-getAllServiceState, -failover nn1 nn2)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,9 +41,26 @@ def main(argv: list[str] | None = None) -> int:
     if args[0] not in TOOLS:
         raise UsageError(f"unknown command {args[0]!r}: choose one of {', '.join(TOOLS)}")
     conf_dir = Path(os.environ.get("HADOOP_CONF_DIR", CONF_DIR))
-    cmd = java_command(MAIN_CLASSES[args[0]], args[1:], conf_dir=conf_dir,
-                       system_props={"hadoop.root.logger": "WARN,console"})
+    cmd = java_command(MAIN_CLASSES[args[0]], [*nameservice_flags(conf_dir), *args[1:]],
+                       conf_dir=conf_dir, system_props={"hadoop.root.logger": "WARN,console"})
     os.execve(cmd[0], cmd, hadoop_env(conf_dir))
+
+
+def nameservice_flags(conf_dir: Path, recorded: Path = RECORDED_CLUSTER) -> list[str]:
+    """``-D`` options that define the HA layer's nameservice for a client, and make it the
+    default filesystem while the launcher's cluster runs the HA profile."""
+    layer = read_properties(conf_dir / "ha-site.xml")
+    flags: list[str] = []
+    for key, value in layer.items():
+        if key.startswith(_NAMESERVICE_KEYS):
+            flags += ["-D", f"{key}={value}"]
+    try:
+        default_fs = str(json.loads(recorded.read_text())["namenode"])
+    except (OSError, ValueError, KeyError):
+        default_fs = ""
+    if default_fs and default_fs == layer.get("fs.defaultFS"):
+        flags += ["-D", f"fs.defaultFS={default_fs}"]
+    return flags
 
 
 cli = entry_point(main)

@@ -2,6 +2,12 @@
 
 Only what Python needs is implemented: ``<property><name>/<value>`` pairs, and Hadoop's
 variable expansion ``${env.NAME}``, ``${env.NAME:-default}`` and ``${other.property}``.
+
+A profile may add a *layer*: another site file (``LAYERS``) whose properties the launcher gives
+every daemon as ``-D`` flags over the base files (the ``ha`` layer: NameNode high availability).
+The addresses of the HA hosts (``REID_NAMENODE2_HOST``, ``REID_JOURNALNODE<i>_HOST``,
+``REID_ZOOKEEPER_HOST``) default to their rows of ``racks.csv``, so a client that only exports
+``REID_NAMENODE_HOST`` and ``REID_LOOPBACK_NET`` still finds the whole nameservice.
 """
 
 from __future__ import annotations
@@ -9,33 +15,82 @@ from __future__ import annotations
 import os
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from hadoop.errors import ClusterError
+from hadoop.topology import load_rack_table
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 SITE_FILES = ("core-site.xml", "hdfs-site.xml")
+LAYERS = {"ha": "ha-site.xml"}
 _VAR_RE = re.compile(r"\$\{([^}$]+)\}")
 _MAX_DEPTH = 20  # Hadoop's own substitution depth limit
 
 
-def load_site(conf_dir: Path = CONF_DIR, env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """All properties of the site files in ``conf_dir``, variables expanded against ``env``."""
-    environ = os.environ if env is None else env
+def load_site(conf_dir: Path = CONF_DIR, env: Mapping[str, str] | None = None,
+              layers: Iterable[str] = ()) -> dict[str, str]:
+    """All properties of the site files in ``conf_dir`` and of the named ``layers`` over them,
+    variables expanded against ``env`` (the HA hosts' addresses default to racks.csv's)."""
+    environ = {**host_env(conf_dir), **(os.environ if env is None else env)}
     raw: dict[str, str] = {}
-    for name in SITE_FILES:
-        path = conf_dir / name
-        try:
-            root = ET.parse(path).getroot()
-        except (OSError, ET.ParseError) as exc:
-            raise ClusterError(f"cannot read Hadoop site file {path}: {exc}") from exc
-        for prop in root.iter("property"):
-            key, value = prop.findtext("name"), prop.findtext("value")
-            if key is not None and value is not None:
-                raw[key.strip()] = value.strip()
+    for name in (*SITE_FILES, *(layer_file(layer) for layer in layers)):
+        raw.update(read_properties(conf_dir / name))
     return {key: _expand(value, raw, environ) for key, value in raw.items()}
+
+
+def layer_file(layer: str) -> str:
+    if layer not in LAYERS:
+        raise ClusterError(f"unknown configuration layer {layer!r}; choose one of "
+                           f"{', '.join(LAYERS)}")
+    return LAYERS[layer]
+
+
+def read_properties(path: Path) -> dict[str, str]:
+    """One site file's ``name -> value`` pairs as written (variables not expanded)."""
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as exc:
+        raise ClusterError(f"cannot read Hadoop site file {path}: {exc}") from exc
+    raw: dict[str, str] = {}
+    for prop in root.iter("property"):
+        key, value = prop.findtext("name"), prop.findtext("value")
+        if key is not None and value is not None:
+            raw[key.strip()] = value.strip()
+    return raw
+
+
+def host_env(conf_dir: Path = CONF_DIR) -> dict[str, str]:
+    """The HA hosts' address variables, from racks.csv's local addresses (moved by
+    ``REID_LOOPBACK_NET``); empty when ``conf_dir`` has no rack table."""
+    if not (conf_dir / "racks.csv").is_file():
+        return {}
+    table = load_rack_table(conf_dir / "racks.csv")
+    env = {f"REID_JOURNALNODE{i}_HOST": h.local_ip
+           for i, h in enumerate(table.journalnodes, start=1)}
+    if len(table.namenodes) > 1:
+        env["REID_NAMENODE2_HOST"] = table.namenodes[1].local_ip
+    if table.zookeepers:
+        env["REID_ZOOKEEPER_HOST"] = table.zookeepers[0].local_ip
+    return env
+
+
+def nameservice_addresses(name: str, conf_dir: Path = CONF_DIR,
+                          env: Mapping[str, str] | None = None) -> dict[str, str] | None:
+    """``{namenode id: host:port}`` of the nameservice ``name`` (``hdfs://reid``) as a client's
+    configuration defines it (the base files and every layer), or None if none defines it."""
+    site = load_site(conf_dir, env, layers=LAYERS)
+    ids = site.get(f"dfs.ha.namenodes.{name}")
+    if not ids:
+        return None
+    addresses = {}
+    for nn in (part.strip() for part in ids.split(",") if part.strip()):
+        key = f"dfs.namenode.rpc-address.{name}.{nn}"
+        if key not in site:
+            raise ClusterError(f"nameservice {name!r}: {key} is not set")
+        addresses[nn] = site[key]
+    return addresses
 
 
 def _expand(value: str, props: Mapping[str, str], env: Mapping[str, str]) -> str:

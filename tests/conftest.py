@@ -3,8 +3,10 @@
 The cluster is the project's own local launcher with the ``test`` profile (fast heartbeats and
 repair), in a fresh run directory, started on first use and stopped at the end of the session
 even when tests fail. Tests marked ``faults`` damage it on purpose, so they run after the others.
-Tests marked ``secure`` use the secure profile's cluster (``secure_cluster``), on the same
-addresses: they run last, and the first of them stops the plain cluster.
+Tests marked ``secure`` use the secure profile's cluster (``secure_cluster``), tests marked ``ha``
+the HA cluster (``ha_cluster``: profile ``test+ha``, two NameNodes, ``hdfs://reid``); both use
+the same addresses as the plain cluster, so they run last (``ha`` after ``secure``), and each
+cluster's fixture stops the clusters started before it.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Run fault-injection tests after every other test (stable sort keeps the rest in order);
     skip the compose end-to-end tests unless --docker asks for them (they need an engine,
     the images and ~15 minutes)."""
-    items.sort(key=lambda item: (item.get_closest_marker("secure") is not None,
+    items.sort(key=lambda item: (item.get_closest_marker("ha") is not None,
+                                 item.get_closest_marker("secure") is not None,
                                  item.get_closest_marker("faults") is not None))
     if not config.getoption("--docker"):
         skip = pytest.mark.skip(reason="compose stack test: run with --docker (make test-compose)")
@@ -44,14 +47,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(skip)
 
 
-_PLAIN_CLUSTERS: list[LocalCluster] = []  # stopped before the secure cluster takes the addresses
+_STARTED: list[LocalCluster] = []  # stopped before the next cluster takes the addresses
+_CLIENT_ENV = ("HADOOP_CONF_DIR", "KRB5_CONFIG", "KRB5CCNAME")  # what secure_cluster sets
 
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     run_dir: Path = tmp_path_factory.mktemp("hdfs-cluster")
     local = LocalCluster(run_dir=run_dir, profile="test")
-    _PLAIN_CLUSTERS.append(local)
+    _STARTED.append(local)
     try:
         local.up()
         yield local
@@ -60,15 +64,36 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
 
 
 @pytest.fixture(scope="session")
+def ha_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """The HA cluster (profile ``test+ha``), once per session, after every other cluster test:
+    all listen on the rack table's addresses, so the clusters before it are stopped first (and
+    a secure cluster's client environment is set aside)."""
+    for other in _STARTED:
+        other.down()
+    saved = {key: os.environ.pop(key, None) for key in _CLIENT_ENV}  # a secure cluster's client
+    local = LocalCluster(run_dir=tmp_path_factory.mktemp("hdfs-ha"), profile="test+ha")
+    _STARTED.append(local)
+    try:
+        local.up()
+        yield local
+    finally:
+        local.down()
+        for key, value in saved.items():
+            if value is not None:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
 def secure_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     """The secure profile's cluster (KDC, Kerberos, encrypted transfer, HTTPS), started once.
     This process becomes its client (HADOOP_CONF_DIR, KRB5_CONFIG) with the service user's
     ticket (KRB5CCNAME); the environment is restored at the end."""
-    for plain in _PLAIN_CLUSTERS:
-        plain.down()
-    saved = {key: os.environ.get(key) for key in ("HADOOP_CONF_DIR", "KRB5_CONFIG", "KRB5CCNAME")}
+    for other in _STARTED:
+        other.down()
+    saved = {key: os.environ.get(key) for key in _CLIENT_ENV}
     local = LocalCluster(run_dir=tmp_path_factory.mktemp("secure-cluster"), profile="secure")
     assert local.security is not None
+    _STARTED.append(local)
     try:
         local.up()
         os.environ.update(local.security.client_env())

@@ -3,7 +3,9 @@
     python -m hadoop.cluster up [--profile test]   start (idempotent), wait until healthy
     python -m hadoop.cluster up --profile secure   the same with Kerberos, encryption, HTTPS
     eval "$(python -m hadoop.cluster env)"         this shell becomes a client of the cluster
-    python -m hadoop.cluster status                live DataNodes per rack
+    python -m hadoop.cluster up --profile ha       two NameNodes (hdfs://reid), auto failover
+    python -m hadoop.cluster status                live DataNodes per rack (HA: which NameNode
+                                                   is active)
     python -m hadoop.cluster down                  stop every daemon, keep the data
     python -m hadoop.cluster kill dn3              SIGKILL DataNodes (names, IPs or /rackN)
     python -m hadoop.cluster stop /rack2           clean shutdown of DataNodes
@@ -26,8 +28,7 @@ from hadoop.blocks import scrub
 from hadoop.cli import ArgumentParser, entry_point, non_negative_int, positive_float
 from hadoop.cluster.faults import corrupt_replica, delete_replica
 from hadoop.cluster.launcher import DEFAULT_RUN_DIR, LocalCluster
-from hadoop.cluster.profiles import PROFILES
-from hadoop.errors import ClusterError
+from hadoop.cluster.profiles import parse_profile
 from hadoop.siteconf import CONF_DIR
 
 
@@ -40,8 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="site files, racks.csv, topology.sh (default: %(default)s)")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the cluster and wait until it is healthy")
-    up.add_argument("--profile", choices=sorted(PROFILES), default=None,
-                    help="timing profile; 'test' = fast heartbeats and repair (default: the "
+    up.add_argument("--profile", type=_profile, default=None,
+                    help="timing profile and/or layers joined by '+': 'test' = fast "
+                         "heartbeats and repair, 'ha' = two NameNodes behind the nameservice "
+                         "hdfs://reid with automatic failover, 'test+ha' both (default: the "
                          "running cluster's, else 'default')")
     up.add_argument("--timeout", type=positive_float, default=180.0,
                     help="seconds to wait for health")
@@ -65,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _profile(value: str) -> str:
+    try:
+        parse_profile(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return _run(LocalCluster(args.run_dir, args.conf_dir, getattr(args, "profile", None)), args)
@@ -73,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(cluster: LocalCluster, args: argparse.Namespace) -> int:
     if args.command == "up":
         began = time.monotonic()
-        print(f"==> HDFS: {len(cluster.datanodes)} DataNodes, profile {cluster.profile}, "
+        print(f"==> HDFS: {len(cluster.namenodes)} NameNode{'s' if cluster.ha else ''}, "
+              f"{len(cluster.datanodes)} DataNodes, profile {cluster.profile}, "
               f"run directory {cluster.run_dir}", flush=True)
         status = cluster.up(timeout=args.timeout)
         print(status.render())
@@ -99,10 +111,6 @@ def _run(cluster: LocalCluster, args: argparse.Namespace) -> int:
     elif args.command == "client-rack":
         cluster.set_client_rack(None if args.rack == "none" else args.rack)
         print(f"==> HDFS clients on this host now appear on {cluster.client_rack() or 'no rack'}")
-    elif args.command in ("scrub", "corrupt", "delete-replica") and cluster.security:
-        raise ClusterError(f"`{args.command}` reads block locations through WebHDFS as a "
-                           "simple-auth user; the secure profile refuses that (run it on the "
-                           "default or test profile)")
     elif args.command == "scrub":
         report = scrub(args.path, cluster.status().web_ui, cluster.namenode_url)
         print(f"==> {args.path}: {report.blocks} blocks, {report.replica_reads} replicas "

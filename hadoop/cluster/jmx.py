@@ -74,6 +74,10 @@ class NameNodeJmx:
     def live_datanode_ips(self) -> set[str]:
         return {address.rsplit(":", 1)[0] for address in self.live_datanodes()}
 
+    def ha_state(self) -> str:
+        """``active`` or ``standby`` (``initializing`` while it starts), as the NameNode says."""
+        return str(self.bean("Hadoop:service=NameNode,name=NameNodeStatus")["State"])
+
     def safe_mode(self) -> bool:
         return bool(self.bean(_NAMENODE_INFO).get("Safemode"))
 

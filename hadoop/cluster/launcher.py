@@ -4,6 +4,11 @@ Each host of the rack table becomes one JVM bound to its own loopback alias. Dat
 project's ``BindAddressSocketFactory`` so that the NameNode sees each at its own address (and the
 topology script can place it on its rack); see hadoop/netbind. Daemons outlive the launcher,
 like ``hadoop-daemon.sh`` ones: pid files and logs live under the run directory.
+
+The ``ha`` layer (profile ``ha`` or ``test+ha``) runs NameNode high availability the way a
+company cluster does, from hadoop/conf/ha-site.xml: ZooKeeper, three JournalNodes, both
+NameNode rows (the second bootstrapped from the first as its standby) and a failover controller
+(ZKFC) beside each NameNode; clients address the nameservice ``hdfs://reid``.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hadoop.cluster.jmx import NameNodeJmx, datanode_registered
-from hadoop.cluster.profiles import PROFILES, profile_flags
+from hadoop.cluster.profiles import parse_profile, profile_flags, profile_settings
 from hadoop.errors import (
     ClusterError,
     ClusterNotRunningError,
@@ -32,7 +37,7 @@ from hadoop.errors import (
 )
 from hadoop.jvm import hadoop_env, java_binary, java_command, require_plugin_class
 from hadoop.security.profile import SecureProfile
-from hadoop.siteconf import CONF_DIR, host_port, load_site
+from hadoop.siteconf import CONF_DIR, host_env, host_port, load_site
 from hadoop.topology import Host, RackTable, load_rack_table
 
 REPO_DIR = Path(__file__).resolve().parents[2]
@@ -41,8 +46,12 @@ SOCKET_FACTORY = "org.reidhdfs.net.BindAddressSocketFactory"
 _ADDRESS_KEYS = {
     "namenode": ("dfs.namenode.rpc-address", "dfs.namenode.http-address"),
     "datanode": ("dfs.datanode.address", "dfs.datanode.http.address", "dfs.datanode.ipc.address"),
+    "journalnode": ("dfs.journalnode.rpc-address", "dfs.journalnode.http-address"),
 }
-_HEAP = {"namenode": "768m", "datanode": "320m"}
+_HEAP = {"namenode": "768m", "datanode": "320m", "journalnode": "128m", "zkfc": "128m",
+         "zookeeper": "128m"}
+NAMESERVICE = "reid"  # ha-site.xml's dfs.nameservices
+ZOOKEEPER_PORT, ZKFC_PORT = 2181, 8019
 # Every daemon of the local cluster shares this host's cores with the clients it serves. C2's
 # compile threads, in seven JVMs at once, burn more CPU than they save for daemons whose hot
 # paths are system calls: with C1 only, a DataNode's CPU per range read is the same once warm,
@@ -57,10 +66,15 @@ class Daemon:
 
     host: Host
     run_dir: Path
+    kind: str = ""  # a second daemon on the host: "zkfc" beside a NameNode
 
     @property
     def name(self) -> str:
-        return self.host.name
+        return f"{self.host.name}-{self.kind}" if self.kind else self.host.name
+
+    @property
+    def role(self) -> str:
+        return self.kind or self.host.role
 
     @property
     def home(self) -> Path:
@@ -138,6 +152,18 @@ class HeartbeatTiming:
 
 
 @dataclass(frozen=True)
+class NameNodeState:
+    """One NameNode of the HA profile: its process and the HA state it reports."""
+
+    name: str
+    nn_id: str
+    address: str
+    rack: str
+    pid: int | None
+    state: str  # active | standby | ... as the NameNode says, or "down" / "not answering"
+
+
+@dataclass(frozen=True)
 class ClusterStatus:
     namenode_url: str
     web_ui: str
@@ -148,6 +174,12 @@ class ClusterStatus:
     client_rack: str | None
     heartbeat: HeartbeatTiming
     taken_at: float  # wall-clock time of the NameNode's answer (time.time())
+    namenodes: tuple[NameNodeState, ...] = ()  # HA profile only
+    services: tuple[tuple[str, int | None], ...] = ()  # HA: journalnodes, zookeeper, ZKFCs
+
+    @property
+    def active_namenode(self) -> NameNodeState | None:
+        return next((nn for nn in self.namenodes if nn.state == "active"), None)
 
     @property
     def live_datanodes(self) -> int:
@@ -165,8 +197,20 @@ class ClusterStatus:
 
     def render(self) -> str:
         state = "not running" if self.namenode_pid is None else f"pid {self.namenode_pid}"
-        lines = [f"NameNode  {self.namenode_url}  web UI {self.web_ui}  ({state}, "
-                 f"profile {self.profile})"]
+        if self.namenodes:
+            active = self.active_namenode
+            lines = [f"NameNodes {self.namenode_url}  active: "
+                     f"{active.name if active else 'NONE'}  web UI {self.web_ui}  "
+                     f"(profile {self.profile})"]
+            for nn in self.namenodes:
+                pid = "no process" if nn.pid is None else f"pid {nn.pid}"
+                state = nn.state.upper() if nn.state == "active" else nn.state
+                lines.append(f"  {nn.nn_id} {nn.name} {nn.address} {nn.rack}  {state} ({pid})")
+            lines.append("  " + "  ".join(f"{name} {'up' if pid else 'DOWN'}"
+                                         for name, pid in self.services))
+        else:
+            lines = [f"NameNode  {self.namenode_url}  web UI {self.web_ui}  ({state}, "
+                     f"profile {self.profile})"]
         racks: dict[str, list[NodeState]] = {}
         for node in self.nodes:
             racks.setdefault(node.rack, []).append(node)
@@ -191,26 +235,68 @@ class LocalCluster:
         self.conf_dir = conf_dir.resolve()
         self.table: RackTable = load_rack_table(self.conf_dir / "racks.csv")
         self.profile = profile or self._recorded_profile() or "default"
-        profile_flags(self.profile)  # validates the name before anything starts
-        self.namenode = Daemon(self.table.namenode, self.run_dir)
+        self.layers = parse_profile(self.profile).layers  # validates the name before anything
+        self.ha = parse_profile(self.profile).ha
+        hosts = self.table.namenodes if self.ha else (self.table.namenode,)
+        if self.ha and (len(hosts) != 2 or not self.table.journalnodes
+                        or not self.table.zookeepers):
+            raise TopologyError(f"{self.table.path}: the HA profile needs two namenode rows, "
+                                "journalnode rows and a zookeeper row")
+        self.namenodes = tuple(Daemon(h, self.run_dir) for h in hosts)
+        self.namenode = self.namenodes[0]
         self.datanodes = tuple(Daemon(h, self.run_dir) for h in self.table.datanodes)
-        self._site = load_site(self.conf_dir)  # as clients see it, from the caller's environment
+        ha_hosts = (self.table.journalnodes, self.table.zookeepers) if self.ha else ((), ())
+        self.journalnodes = tuple(Daemon(h, self.run_dir) for h in ha_hosts[0])
+        self.zookeepers = tuple(Daemon(h, self.run_dir) for h in ha_hosts[1])
+        self.zkfcs = tuple(Daemon(h, self.run_dir, "zkfc") for h in hosts) if self.ha else ()
+        # as clients see it, from the caller's environment
+        self._site = load_site(self.conf_dir, layers=self.layers)
         self._check_namenode_address()
         # The secure profile: KDC, keytabs, HTTPS, and its own conf dir (README, "Secure cluster")
         self.security = (SecureProfile(self.run_dir, self.conf_dir, self.table)
                          if self.profile == "secure" else None)
         self.daemon_conf_dir = self.security.conf_dir if self.security else self.conf_dir
-        if self.security:
-            self.jmx = NameNodeJmx(self.security.web_url(self.table.namenode, 9871),
-                                   opener=self.security.admin_http())
-        else:
-            self.jmx = NameNodeJmx("http://" + self._site["dfs.namenode.http-address"])
+        self._secure_jmx = (NameNodeJmx(self.security.web_url(self.table.namenode, 9871),
+                                        opener=self.security.admin_http())
+                            if self.security else None)
 
     # ---- public operations -------------------------------------------------------------------
 
     @property
     def namenode_url(self) -> str:
+        """``hdfs://host:port`` of the NameNode, or ``hdfs://reid`` (the nameservice) with HA."""
         return self._site["fs.defaultFS"]
+
+    def nn_id(self, daemon: Daemon) -> str:
+        """The NameNode's id in the nameservice (nn1, nn2: racks.csv's order)."""
+        return f"nn{self.namenodes.index(daemon) + 1}"
+
+    def namenode_web(self, daemon: Daemon) -> str:
+        key = (f"dfs.namenode.http-address.{NAMESERVICE}.{self.nn_id(daemon)}" if self.ha
+               else "dfs.namenode.http-address")
+        return "http://" + self._site[key]
+
+    def ha_state(self, daemon: Daemon, timeout: float = 2.0) -> str:
+        """What the NameNode says it is (active, standby, ...), "down" without a process,
+        "not answering" while it starts or hangs."""
+        if daemon.pid() is None:
+            return "down"
+        try:
+            return NameNodeJmx(self.namenode_web(daemon), timeout).ha_state()
+        except (OSError, ValueError, KeyError):
+            return "not answering"
+
+    def active_namenode(self) -> Daemon | None:
+        if not self.ha:
+            return self.namenode if self.namenode.pid() is not None else None
+        return next((nn for nn in self.namenodes if self.ha_state(nn) == "active"), None)
+
+    @property
+    def jmx(self) -> NameNodeJmx:
+        """The JMX of the NameNode that serves clients: the active one with HA."""
+        if self._secure_jmx is not None:
+            return self._secure_jmx
+        return NameNodeJmx(self.namenode_web(self.active_namenode() or self.namenode))
 
     @property
     def heartbeat(self) -> HeartbeatTiming:
@@ -223,14 +309,20 @@ class LocalCluster:
 
     @property
     def daemons(self) -> tuple[Daemon, ...]:
-        return (self.namenode, *self.datanodes)
+        """Every daemon of the profile, in start order."""
+        return (*self.zookeepers, *self.journalnodes, *self.namenodes, *self.zkfcs,
+                *self.datanodes)
 
     def daemon(self, name: str) -> Daemon:
+        for daemon in self.daemons:
+            if daemon.name == name:
+                return daemon
         host = self.table.host(name)
         for daemon in self.daemons:
-            if daemon.host == host:
+            if daemon.host == host and not daemon.kind:
                 return daemon
-        raise TopologyError(f"{name} is a {host.role} address, not a daemon of the cluster")
+        raise TopologyError(f"{name} is a {host.role} address, not a daemon of the cluster "
+                            f"under profile {self.profile}")
 
     def resolve(self, names: Iterable[str]) -> list[str]:
         """Host names, addresses or rack paths (``/rack2``) -> daemon names, in table order."""
@@ -255,25 +347,35 @@ class LocalCluster:
             self.security.prepare()
         missing = [d for d in self.daemons if d.pid() is None]
         self._check_ports_free(missing)
-        if self.namenode in missing:
+        if any(nn in missing for nn in self.namenodes):
             key = "dfs.block.replicator.classname"
             require_plugin_class(key, self._site.get(key, ""))
-            self._prepare_namenode_storage()
         started: list[Daemon] = []
         try:
             self._record_state()
-            if self.namenode in missing:
-                started.append(self._spawn(self.namenode))
-                self._wait_for_port(self.namenode, "dfs.namenode.rpc-address", timeout)
-            for daemon in missing:
-                if daemon is not self.namenode:
+            for daemon in (*self.zookeepers, *self.journalnodes):  # HA: the shared services
+                if daemon in missing:
+                    started.append(self._spawn(daemon))
+            for daemon in (*self.zookeepers, *self.journalnodes):
+                self._wait_for_port(daemon, timeout)
+            for daemon in self.namenodes:  # the first is formatted, the second bootstrapped
+                if daemon in missing:
+                    self._prepare_namenode_storage(daemon)
+                    started.append(self._spawn(daemon))
+                    self._wait_for_port(daemon, timeout)
+            if self.zkfcs:
+                self._format_zookeeper()
+            for daemon in self.zkfcs:  # the first NameNode's controller is elected first
+                if daemon in missing:
+                    started.append(self._spawn(daemon))
+                    self._wait_for_active(timeout, watch=started)
+            for daemon in self.datanodes:
+                if daemon in missing:
                     started.append(self._spawn(daemon))
             self.wait_until_healthy(timeout, watch=started)
             self._create_base_directories()
         except BaseException:
-            self._stop(started, kill=False)
-            if self.security and not any(d.pid() for d in self.daemons):
-                self.security.stop()  # the KDC and host names too: nothing is left running
+            self._stop(started[::-1], kill=False)
             raise
         return self.status()
 
@@ -281,7 +383,8 @@ class LocalCluster:
         """Stop every daemon (DataNodes first) and any stray JVM of this run directory."""
         if self.client_rack() is not None:
             self.set_client_rack(None)
-        stopped = self._stop([*self.datanodes, self.namenode], kill=False)
+        stopped = self._stop([*self.datanodes, *self.zkfcs, *self.namenodes,
+                              *self.journalnodes, *self.zookeepers], kill=False)
         for pid in _pids_with(f"-Dreidhdfs.daemon={self.run_dir}/"):
             os.kill(pid, signal.SIGKILL)
             stopped.append(f"stray pid {pid}")
@@ -290,15 +393,21 @@ class LocalCluster:
         return stopped
 
     def status(self) -> ClusterStatus:
-        nn_pid = self.namenode.pid()
+        namenodes = tuple(
+            NameNodeState(name=nn.name, nn_id=self.nn_id(nn), address=nn.host.local_ip,
+                          rack=nn.host.rack, pid=nn.pid(), state=self.ha_state(nn))
+            for nn in self.namenodes) if self.ha else ()
+        serving = self.active_namenode() if self.ha else self.namenode
+        nn_pid = serving.pid() if serving is not None else None
         last_contact: dict[str, float] = {}  # live DataNodes' addresses as the NameNode lists them
         safe_mode: bool | None = None
         taken_at = time.time()
         if nn_pid is not None:
+            jmx = self._secure_jmx or NameNodeJmx(self.namenode_web(serving or self.namenode))
             try:
                 last_contact = {address.rsplit(":", 1)[0]: float(info.get("lastContact", 0))
-                                for address, info in self.jmx.live_datanodes().items()}
-                safe_mode = self.jmx.safe_mode()
+                                for address, info in jmx.live_datanodes().items()}
+                safe_mode = jmx.safe_mode()
                 taken_at = time.time()
             except OSError:
                 last_contact = {}
@@ -307,10 +416,15 @@ class LocalCluster:
                       live=d.host.local_ip in last_contact,
                       last_contact_s=last_contact.get(d.host.local_ip))
             for d in self.datanodes)
-        return ClusterStatus(namenode_url=self.namenode_url, web_ui=self.jmx.web_url,
+        services = tuple((d.name, d.pid()) for d in (*self.journalnodes, *self.zookeepers,
+                                                      *self.zkfcs))
+        web_ui = (self._secure_jmx.web_url if self._secure_jmx
+                  else self.namenode_web(serving or self.namenode))
+        return ClusterStatus(namenode_url=self.namenode_url, web_ui=web_ui,
                              profile=self.profile, namenode_pid=nn_pid, safe_mode=safe_mode,
                              nodes=nodes, client_rack=self.client_rack(),
-                             heartbeat=self.heartbeat, taken_at=taken_at)
+                             heartbeat=self.heartbeat, taken_at=taken_at,
+                             namenodes=namenodes, services=services)
 
     def start(self, names: Iterable[str], timeout: float = 120.0) -> None:
         """(Re)start the named daemons and wait until the NameNode sees them live."""
@@ -320,6 +434,9 @@ class LocalCluster:
         self._check_ports_free(missing)
         for daemon in missing:
             self._spawn(daemon)
+        for daemon in missing:
+            if daemon.role != "datanode":
+                self._wait_for_port(daemon, timeout)
         self.wait_until_healthy(timeout, watch=missing)
 
     def stop(self, names: Iterable[str], *, kill: bool = False) -> list[str]:
@@ -341,14 +458,15 @@ class LocalCluster:
         Spark, the hdfs tools) what running on a rack-``rack`` machine does; the DataNodes bind
         their own addresses and are unaffected. Needs root; ``None`` removes the route.
         """
-        nn = f"{self.table.namenode.local_ip}/32"
-        if rack is None:
-            if self.client_rack() is not None:
-                _ip("route", "del", "local", nn, "dev", "lo", "table", "local")
-            return
-        client = self.table.client_of_rack(rack)
-        _ip("route", "replace", "local", nn, "dev", "lo", "src", client.local_ip,
-            "table", "local")
+        for namenode in self.namenodes:  # with HA: a route for each NameNode
+            nn = f"{namenode.host.local_ip}/32"
+            if rack is None:
+                if "src" in _ip("route", "show", "table", "local", nn):
+                    _ip("route", "del", "local", nn, "dev", "lo", "table", "local")
+                continue
+            client = self.table.client_of_rack(rack)
+            _ip("route", "replace", "local", nn, "dev", "lo", "src", client.local_ip,
+                "table", "local")
 
     def wait_until_healthy(self, timeout: float, watch: Iterable[Daemon] = ()) -> None:
         """Block until every DataNode with a live process is registered and safe mode is off."""
@@ -362,7 +480,8 @@ class LocalCluster:
                         f"{daemon.log_file}:\n{daemon.log_tail()}")
             expected = {d.host.local_ip for d in self.datanodes if d.pid() is not None}
             try:
-                if (expected <= self.jmx.live_datanode_ips() and not self.jmx.safe_mode()
+                jmx = self.jmx
+                if (expected <= jmx.live_datanode_ips() and not jmx.safe_mode()
                         and all(self._registered(d) for d in watched)):
                     return
             except OSError:
@@ -379,13 +498,16 @@ class LocalCluster:
 
     def _setting(self, key: str, default: str) -> str:
         """A daemon setting as the daemons get it: the profile's -D flag over the site files."""
-        return PROFILES[self.profile].get(key) or self._site.get(key, default)
+        return profile_settings(self.profile, self.conf_dir).get(key) or self._site.get(
+            key, default)
 
     def _env(self, daemon: Daemon) -> dict[str, str]:
         env = hadoop_env(self.daemon_conf_dir, {
+            **host_env(self.conf_dir),
             "REID_NAMENODE_HOST": self.table.namenode.local_ip,
             "REID_HOST": daemon.host.local_ip,
             "REID_DATA_DIR": str(daemon.data_dir),
+            "REID_RUN_DIR": str(self.run_dir),  # where fence-namenode.sh finds NameNodes
             **(self.security.daemon_env(daemon.host) if self.security else {}),
         })
         env.pop("HADOOP_USER_NAME", None)  # the launching user is the HDFS superuser
@@ -400,8 +522,16 @@ class LocalCluster:
                 f"REID_NAMENODE_HOST={self.table.namenode.local_ip} or fix the rack table")
 
     def _addresses(self, daemon: Daemon) -> list[tuple[str, str, int]]:
-        site = load_site(self.conf_dir, self._env(daemon))
-        return [(key, *host_port(site[key])) for key in _ADDRESS_KEYS[daemon.host.role]]
+        """(setting, host, port) of every socket the daemon listens on, rpc first."""
+        if daemon.role == "zookeeper":
+            return [("clientPort", daemon.host.local_ip, ZOOKEEPER_PORT)]
+        if daemon.role == "zkfc":
+            return [("dfs.ha.zkfc.port", daemon.host.local_ip, ZKFC_PORT)]
+        site = load_site(self.conf_dir, self._env(daemon), self.layers)
+        keys = _ADDRESS_KEYS[daemon.role]
+        if daemon.role == "namenode" and self.ha:
+            keys = tuple(f"{key}.{NAMESERVICE}.{self.nn_id(daemon)}" for key in keys)
+        return [(key, *host_port(site[key])) for key in keys]
 
     def _check_ports_free(self, daemons: Iterable[Daemon]) -> None:
         for daemon in daemons:
@@ -419,9 +549,14 @@ class LocalCluster:
                 finally:
                     probe.close()
 
-    def _prepare_namenode_storage(self) -> None:
-        """Format the NameNode on first use; refuse a name directory that is not usable."""
-        name_dir = self.namenode.data_dir / "dfs" / "name"
+    def _prepare_namenode_storage(self, daemon: Daemon) -> None:
+        """Format the NameNode on first use; refuse a name directory that is not usable.
+
+        With HA the first NameNode is formatted (which formats the journals too), the second
+        copies its namespace (``-bootstrapStandby``, the first must be running), and a first
+        NameNode formatted earlier without HA has its edits copied into the new journals
+        (``-initializeSharedEdits``)."""
+        name_dir = daemon.data_dir / "dfs" / "name"
         current = name_dir / "current"
         if current.is_dir():
             version = current / "VERSION"
@@ -435,23 +570,58 @@ class LocalCluster:
                 raise NameNodeStorageError(
                     f"NameNode storage {name_dir} is corrupt: no fsimage in {current}. Restore "
                     f"it from a backup, or delete {self.run_dir} to start an empty cluster")
+            if self.ha and daemon is self.namenode and not self._journals_formatted():
+                self._run_tool(daemon, "namenode", ["-initializeSharedEdits", "-force",
+                                                    "-nonInteractive"], "copying the edits of "
+                               f"{daemon.name} into the JournalNodes")
             return
-        self.namenode.home.mkdir(parents=True, exist_ok=True)
-        cmd = java_command("namenode", ["-format", "-force", "-nonInteractive",
-                                        "-clusterid", "reid-hdfs"],
-                           conf_dir=self.daemon_conf_dir, heap=_HEAP["namenode"],
-                           jvm_options=_DAEMON_JVM_OPTIONS, system_props=self._krb5_props())
-        with self.namenode.log_file.open("ab") as log:
-            done = subprocess.run(cmd, env=self._env(self.namenode), stdout=log,
-                                  stderr=subprocess.STDOUT, check=False)
-        if done.returncode != 0:
-            raise DaemonStartError(f"formatting the NameNode failed; see {self.namenode.log_file}:"
-                                   f"\n{self.namenode.log_tail()}")
+        if daemon is self.namenode:
+            self._run_tool(daemon, "namenode", ["-format", "-force", "-nonInteractive",
+                                                "-clusterid", "reid-hdfs"],
+                           f"formatting the NameNode {daemon.name}")
+            for zookeeper in self.zookeepers:  # a new namespace needs a new election
+                (zookeeper.home / "formatted").unlink(missing_ok=True)
+        else:
+            self._run_tool(daemon, "namenode", ["-bootstrapStandby", "-force",
+                                                "-nonInteractive"],
+                           f"bootstrapping the standby NameNode {daemon.name} from "
+                           f"{self.namenode.name}")
 
-    def _spawn(self, daemon: Daemon) -> Daemon:
+    def _journals_formatted(self) -> bool:
+        return all((jn.data_dir / "dfs" / "journal" / NAMESERVICE / "current" / "VERSION")
+                   .is_file() for jn in self.journalnodes)
+
+    def _format_zookeeper(self) -> None:
+        """Create the nameservice's election znode once per ZooKeeper data directory."""
+        stamp = self.zookeepers[0].home / "formatted"
+        if stamp.is_file():
+            return
+        self._run_tool(self.zkfcs[0], "zkfc", ["-formatZK", "-force", "-nonInteractive"],
+                       "creating the failover controllers' znode in ZooKeeper")
+        stamp.write_text("ok\n")
+
+    def _run_tool(self, daemon: Daemon, main: str, args: list[str], what: str) -> None:
+        """A one-shot Hadoop command with ``daemon``'s settings, logged to its log file."""
         daemon.home.mkdir(parents=True, exist_ok=True)
-        role = daemon.host.role
-        args = profile_flags(self.profile)
+        cmd = java_command(main, [*self._daemon_args(daemon), *args],
+                           conf_dir=self.daemon_conf_dir, heap=_HEAP[daemon.role],
+                           jvm_options=_DAEMON_JVM_OPTIONS, system_props=self._krb5_props())
+        with daemon.log_file.open("ab") as log:
+            done = subprocess.run(cmd, env=self._env(daemon), stdout=log,
+                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                  check=False, timeout=300)
+        if done.returncode != 0:
+            raise DaemonStartError(f"{what} failed (exit {done.returncode}); see "
+                                   f"{daemon.log_file}:\n{daemon.log_tail()}")
+
+    def _daemon_args(self, daemon: Daemon) -> list[str]:
+        """Generic options (``-D``) of a daemon: the profile, then what is this daemon's own."""
+        role = daemon.role
+        args = profile_flags(self.profile, self.conf_dir)
+        if role in ("namenode", "zkfc") and self.ha:
+            # Both NameNode addresses are local here, so each says which one it is.
+            args += ["-D", f"dfs.ha.namenode.id={self.nn_id(self.daemon(daemon.host.name))}",
+                     "-D", f"dfs.nameservice.id={NAMESERVICE}"]
         if role == "namenode":
             # Leave safe mode only once every DataNode has registered and had a moment to report
             # its blocks: earlier, blocks of late nodes look under-replicated, get copied, and
@@ -461,6 +631,23 @@ class LocalCluster:
         if role == "datanode":
             args += ["-D", f"hadoop.rpc.socket.factory.class.default={SOCKET_FACTORY}",
                      "-D", f"reidhdfs.net.bind-address={daemon.host.local_ip}"]
+        return args
+
+    def _zookeeper_config(self, daemon: Daemon) -> Path:
+        """A standalone ZooKeeper on its own address only, no admin web server."""
+        config = daemon.home / "zoo.cfg"
+        (daemon.data_dir).mkdir(parents=True, exist_ok=True)
+        config.write_text("\n".join([
+            "tickTime=500", f"dataDir={daemon.data_dir}", f"clientPort={ZOOKEEPER_PORT}",
+            f"clientPortAddress={daemon.host.local_ip}", "admin.enableServer=false",
+            "4lw.commands.whitelist=ruok,srvr", "maxSessionTimeout=60000", ""]))
+        return config
+
+    def _spawn(self, daemon: Daemon) -> Daemon:
+        daemon.home.mkdir(parents=True, exist_ok=True)
+        role = daemon.role
+        args = ([str(self._zookeeper_config(daemon))] if role == "zookeeper"
+                else self._daemon_args(daemon))
         cmd = java_command(role, args, conf_dir=self.daemon_conf_dir, heap=_HEAP[role],
                            jvm_options=_DAEMON_JVM_OPTIONS,
                            system_props={"reidhdfs.daemon": f"{self.run_dir}/{daemon.name}",
@@ -479,8 +666,25 @@ class LocalCluster:
             time.sleep(0.02)
         return daemon
 
-    def _wait_for_port(self, daemon: Daemon, key: str, timeout: float) -> None:
-        host, port = host_port(load_site(self.conf_dir, self._env(daemon))[key])
+    def _wait_for_active(self, timeout: float, watch: Iterable[Daemon]) -> Daemon:
+        """Block until one NameNode reports itself active (the ZKFCs elected it)."""
+        deadline = time.monotonic() + timeout
+        watched = [d for d in watch if d.role in ("namenode", "zkfc")]
+        while (active := self.active_namenode()) is None:
+            for daemon in watched:
+                if daemon.pid() is None:
+                    raise DaemonStartError(f"{daemon.name} exited while the NameNodes elected "
+                                           f"an active one; last lines of {daemon.log_file}:"
+                                           f"\n{daemon.log_tail()}")
+            if time.monotonic() > deadline:
+                raise DaemonStartError(
+                    f"no NameNode became active within {timeout:.0f} s; see "
+                    f"{self.zkfcs[0].log_file}:\n{self.zkfcs[0].log_tail()}")
+            time.sleep(0.3)
+        return active
+
+    def _wait_for_port(self, daemon: Daemon, timeout: float) -> None:
+        _, host, port = self._addresses(daemon)[0]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if daemon.pid() is None:
@@ -557,7 +761,7 @@ class LocalCluster:
                 f"`python -m hadoop.cluster down` before starting it with {self.profile!r}")
 
     def _require_running(self) -> None:
-        if self.namenode.pid() is None:
+        if all(nn.pid() is None for nn in self.namenodes):
             raise ClusterNotRunningError(
                 f"no NameNode is running under {self.run_dir}; start it with "
                 "`python -m hadoop.cluster up`")

@@ -1,12 +1,20 @@
 """Launch profiles: settings layered over the shared site files with ``-D`` flags.
 
-A profile changes timing and limits, never addresses or layout, so docker-compose and the local
-launcher still share one set of files. ``test`` makes failure detection and repair fast enough
-to observe in a test: a DataNode is declared dead after
+A profile is a timing profile, a configuration layer, or both joined by ``+`` (``test+ha``).
+Timing profiles change timing and limits, never addresses or layout, so docker-compose and the
+local launcher still share one set of files. ``test`` makes failure detection and repair fast
+enough to observe in a test: a DataNode is declared dead after
 ``2 * recheck-interval + 10 * heartbeat`` = 2 * 2 s + 10 * 1 s = 14 s instead of 630 s.
+A layer is a site file of its own (``hadoop.siteconf.LAYERS``): ``ha`` runs two NameNodes as the
+nameservice ``hdfs://reid`` with JournalNodes, ZooKeeper and automatic failover.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from hadoop.siteconf import CONF_DIR, LAYERS, layer_file, read_properties
 
 PROFILES: dict[str, dict[str, str]] = {
     "default": {},
@@ -32,11 +40,43 @@ PROFILES: dict[str, dict[str, str]] = {
 }
 
 
-def profile_flags(profile: str) -> list[str]:
+@dataclass(frozen=True)
+class Profile:
+    """A parsed profile name: its timing profile and its configuration layers."""
+
+    timing: str
+    layers: tuple[str, ...]
+
+    @property
+    def ha(self) -> bool:
+        return "ha" in self.layers
+
+
+def parse_profile(profile: str) -> Profile:
+    """``test+ha`` -> timing ``test``, layers ``("ha",)``; ``ha`` alone has default timing."""
+    timing = [part for part in profile.split("+") if part in PROFILES]
+    layers = tuple(part for part in profile.split("+") if part in LAYERS)
+    if not profile or len(timing) > 1 or len(timing) + len(layers) != len(profile.split("+")):
+        raise ValueError(f"unknown profile {profile!r}: one of {', '.join(PROFILES)} and/or "
+                         f"the layers {', '.join(LAYERS)}, joined by '+' (e.g. test+ha)")
+    if "secure" in timing and layers:
+        raise ValueError(f"profile {profile!r}: the secure profile has its own conf layers and "
+                         "is not combined with others yet")
+    return Profile(timing[0] if timing else "default", layers)
+
+
+def profile_settings(profile: str, conf_dir: Path = CONF_DIR) -> dict[str, str]:
+    """What ``profile`` sets over the base site files (values as written, not expanded)."""
+    parsed = parse_profile(profile)
+    settings = dict(PROFILES[parsed.timing])
+    for layer in parsed.layers:
+        settings.update(read_properties(conf_dir / layer_file(layer)))
+    return settings
+
+
+def profile_flags(profile: str, conf_dir: Path = CONF_DIR) -> list[str]:
     """``-D key=value`` generic options for a daemon started under ``profile``."""
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     flags: list[str] = []
-    for key, value in PROFILES[profile].items():
+    for key, value in profile_settings(profile, conf_dir).items():
         flags += ["-D", f"{key}={value}"]
     return flags

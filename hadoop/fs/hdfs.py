@@ -16,6 +16,11 @@ a training job needs on top:
   log line every few seconds saying what is waiting and for how long;
 - atomic writes: data goes to a hidden temporary name in the target directory and is renamed
   into place, so readers never see a half-written file;
+- a nameservice (``hdfs://reid``: a host without a port that the site files, HA layer included,
+  define as ``dfs.ha.namenodes.reid``) is handed to hdfs-native with its NameNodes' addresses;
+  hdfs-native tries each and follows the active one. While none is active (a failover: the old
+  active died and the standby is not active yet, so every NameNode refuses the connection or
+  answers ``StandbyException``) the request waits, logged and bounded, as for a restart;
 - one client per process: pickling carries only the URL and settings, and a forked child opens
   its own client lazily. Use ``forkserver`` (or ``spawn``) DataLoader workers: after a plain
   fork, hdfs-native's first request in the child stalls for about a minute.
@@ -28,7 +33,6 @@ retries and builds its client itself. The client here is injectable (``client_fa
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
@@ -58,7 +62,7 @@ from hadoop.fs.errors import (
     WriteFailedError,
 )
 from hadoop.fs.watch import call_with_deadline, watching
-from hadoop.siteconf import namenode_url
+from hadoop.siteconf import host_port, namenode_url, nameservice_addresses
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +103,7 @@ class HdfsClient(Protocol):
 
 
 ClientFactory = Callable[[str, dict[str, str]], HdfsClient]
+_STANDBY = ("StandbyException", "in state standby", "in state observer")
 Probe = Callable[[str, int, float], str | None]
 
 
@@ -145,9 +150,20 @@ class HdfsFS:
         self.url = (url or namenode_url()).rstrip("/")
         parts = urlsplit(self.url)
         if parts.scheme != "hdfs" or not parts.hostname:
-            raise StorageError(f"{self.url!r} is not a NameNode URL (hdfs://host:port)")
-        self.host, self.port = parts.hostname, parts.port or 8020
-        self.address = f"{self.host}:{self.port}"
+            raise StorageError(f"{self.url!r} is not a NameNode URL (hdfs://host:port or "
+                               "hdfs://nameservice)")
+        members = nameservice_addresses(parts.hostname) if parts.port is None else None
+        self.nameservice = parts.hostname if members else None
+        self.namenodes = [host_port(a) for a in members.values()] if members else [
+            (parts.hostname, parts.port or 8020)]
+        self._config = dict(CLIENT_CONFIG)
+        if members:
+            self._config[f"dfs.ha.namenodes.{parts.hostname}"] = ",".join(members)
+            for nn, address in members.items():
+                self._config[f"dfs.namenode.rpc-address.{parts.hostname}.{nn}"] = address
+        self.host, self.port = self.namenodes[0]
+        self.address = (f"{self.nameservice} ({', '.join(members.values())})" if members
+                        else f"{self.host}:{self.port}")
         self.retry = retry or RetryPolicy()
         self._factory = client_factory
         self._probe = probe
@@ -175,7 +191,7 @@ class HdfsFS:
                 # Dropping the parent's client here would wait forever for its runtime's
                 # threads, which fork did not copy: keep it (and its readers) alive instead.
                 _INHERITED.append((self._client, list(self._readers.values())))
-            client = self._factory(self.url, dict(CLIENT_CONFIG))
+            client = self._factory(self.url, dict(self._config))
             self._first_contact(client)
             self._client = client
             self._readers = OrderedDict()
@@ -288,6 +304,8 @@ class HdfsFS:
                     raise
                 yield chunk
 
+        leftovers: list[str] = []  # temporaries a failed attempt could not delete
+
         def attempt() -> int:
             tmp = f"{dirname(path)}/.{basename(path)}.tmp-{uuid.uuid4().hex[:12]}"
             written = 0
@@ -299,7 +317,8 @@ class HdfsFS:
                         written += len(chunk)
                 self.client.rename(tmp, path, overwrite)
             except BaseException:
-                self._quiet_delete(tmp)
+                if not self._quiet_delete(tmp):  # no NameNode to ask (a failover): later
+                    leftovers.append(tmp)
                 raise
             return written
 
@@ -311,6 +330,9 @@ class HdfsFS:
             if source_failed:
                 raise source_failed[0] from None
             raise
+        finally:
+            for tmp in leftovers:  # a NameNode answers again (or the write failed for good)
+                self._quiet_delete(tmp)
         self._readers.pop(path, None)
         return written
 
@@ -398,7 +420,12 @@ class HdfsFS:
             except (OSError, RuntimeError) as exc:
                 if on_failure is not None:
                     on_failure()
-                down = self._probe(self.host, self.port, min(2.0, self.retry.connect_s))
+                if self.nameservice and any(mark in str(exc) for mark in _STANDBY) and rerun:
+                    # Failover under way: the NameNodes answer, none of them is active yet.
+                    waited_since = waited_since or time.monotonic()
+                    self._wait_for_active(what, waited_since, _short(exc, 120))
+                    continue
+                down = self._unreachable(min(2.0, self.retry.connect_s))
                 if down is not None and rerun:
                     waited_since = waited_since or time.monotonic()
                     self._wait_for_namenode(what, waited_since)
@@ -412,12 +439,36 @@ class HdfsFS:
         raise failed(f"{self.url}: {what} failed {len(errors)} time"
                      f"{'s' if len(errors) != 1 else ''}{hint}; last error: {errors[-1]}")
 
+    def _unreachable(self, timeout_s: float) -> str | None:
+        """None if a NameNode (of the nameservice: any) accepts connections, else why not."""
+        reasons = []
+        for host, port in self.namenodes:
+            down = self._probe(host, port, timeout_s)
+            if down is None:
+                return None
+            reasons.append(f"{host}:{port} {down}" if self.nameservice else down)
+        return "; ".join(reasons)
+
+    def _wait_for_active(self, what: str, since: float, answer: str) -> None:
+        """One pause while the nameservice has no active NameNode; past ``namenode_wait_s``
+        raise NameNodeUnreachableError. The caller retries the request after it."""
+        waited = time.monotonic() - since
+        if waited >= self.retry.namenode_wait_s:
+            raise NameNodeUnreachableError(
+                f"no active NameNode in {self.address} for {waited:.0f} s while trying to "
+                f"{what} ({answer})")
+        if int(waited / self.retry.report_s) != int((waited + 0.25) / self.retry.report_s) \
+                or waited < 0.25:
+            log.warning("no active NameNode in %s (%s) to %s: %.0f s so far, giving up after "
+                        "%.0f s", self.address, answer, what, waited, self.retry.namenode_wait_s)
+        time.sleep(0.25)
+
     def _wait_for_namenode(self, what: str, since: float) -> None:
         """Sleep until the NameNode accepts connections again, logging the wait; past
         ``namenode_wait_s`` raise NameNodeUnreachableError."""
         deadline = since + self.retry.namenode_wait_s
         next_report = time.monotonic()
-        while (down := self._probe(self.host, self.port, 2.0)) is not None:
+        while (down := self._unreachable(2.0)) is not None:
             now = time.monotonic()
             if now >= deadline:
                 raise NameNodeUnreachableError(
@@ -440,9 +491,13 @@ class HdfsFS:
             return StoragePermissionError(f"{where}: permission denied ({_short(exc)})")
         return StorageError(f"{where}: {_short(exc)}")
 
-    def _quiet_delete(self, path: str) -> None:
-        with contextlib.suppress(OSError, RuntimeError):
+    def _quiet_delete(self, path: str) -> bool:
+        """Delete if possible; False when the NameNode could not be asked."""
+        try:
             self.client.delete(path, False)
+        except (OSError, RuntimeError):
+            return False
+        return True
 
 
 def _info(status: Any, path: str) -> FileInfo:
