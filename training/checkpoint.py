@@ -5,14 +5,15 @@ Layout under the checkpoint directory (an ``hdfs://`` URL, or a local path: ``ha
     step-000200/stage-0-of-2.pt     model + optimizer + scheduler state of stage 0
     step-000200/stage-1-of-2.pt
     step-000200/metrics.csv         the training log up to that step
-    latest.json                     the commit: step, epoch, model config, stage files
+    latest.json                     the commit: step, epoch, model config, the run's resolved
+                                    training configuration, stage files
     best.json                       the best evaluated checkpoint so far and its scores
                                     (``training.train --eval-every``); pruning keeps its step
 
 Each file is written atomically (``FileSystem.write_file``); ``latest.json`` is replaced only after
 every stage has written its file, so a run killed mid-save resumes from the previous
 checkpoint. Parameter names are the full model's, so the stage files of one step merge into an
-unsplit model for evaluation.
+unsplit model for evaluation, or re-split for a run resumed on another number of stages.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ class CheckpointInfo:
     model_config: dict[str, Any]
     files: list[str]  # relative to the checkpoint directory, one per stage
     metrics: str | None
+    # the run's resolved training configuration (``training.train.TrainConfig`` as JSON values),
+    # which ``--resume`` continues with; None in checkpoints written before it was recorded
+    training: dict[str, Any] | None = None
+    replicas: int | None = None  # data-parallel replicas when saved (None: not recorded)
 
     def config(self) -> ModelConfig:
         """The trained model's config; its ``pretrained`` file (recorded for provenance) is not
@@ -82,7 +87,9 @@ class CheckpointStore:
                            buffer.getvalue(), overwrite=True)
 
     def commit(self, step: int, epoch: int, stages: int, config: ModelConfig, *,
-               boundaries: list[int], metrics_csv: bytes | None = None) -> CheckpointInfo:
+               boundaries: list[int], metrics_csv: bytes | None = None,
+               training: dict[str, Any] | None = None, replicas: int | None = None
+               ) -> CheckpointInfo:
         """Make step ``step`` the one to resume from (call once every stage file is written)."""
         files = [self.stage_file(step, s, stages) for s in range(stages)]
         missing = [f for f in files if not self.fs.exists(f"{self.root}/{f}")]
@@ -95,7 +102,8 @@ class CheckpointStore:
         model_config = asdict(config)
         model_config["pretrained"] = None if config.pretrained is None else str(config.pretrained)
         info = CheckpointInfo(step=step, epoch=epoch, stages=stages, boundaries=boundaries,
-                              model_config=model_config, files=files, metrics=metrics)
+                              model_config=model_config, files=files, metrics=metrics,
+                              training=training, replicas=replicas)
         self.fs.write_file(f"{self.root}/{LATEST}", json.dumps(asdict(info), indent=2).encode(),
                            overwrite=True)
         return info
@@ -162,16 +170,20 @@ class CheckpointStore:
     def metrics_csv(self, info: CheckpointInfo) -> bytes | None:
         return None if info.metrics is None else self.fs.read_file(f"{self.root}/{info.metrics}")
 
-    def load_model(self, info: CheckpointInfo | None = None) -> VideoReIDNet:
-        """The unsplit model of a checkpoint: its stage files merged by the pipeline's
-        ``merge_stage_states`` (which refuses files of different splits or a stage missing or
-        repeated), loaded into an unsplit model, eval mode."""
-        info = info or self.require_latest()
+    def load_merged(self, info: CheckpointInfo) -> dict[str, Any]:
+        """Every stage file of ``info`` merged by the pipeline's ``merge_stage_states`` (which
+        refuses files of different splits or a stage missing or repeated): model, optimiser and
+        schedule state under full-model names, which an engine of any split can load."""
         try:  # the engine's own merge: one split, every stage once
-            merged = merge_stage_states([self.load_stage(info, s) for s in range(info.stages)])
+            return merge_stage_states([self.load_stage(info, s) for s in range(info.stages)])
         except (PipelineError, KeyError) as exc:
             raise CheckpointError(f"{self.url} step {info.step} does not merge into one model: "
                                   f"{exc}") from exc
+
+    def load_model(self, info: CheckpointInfo | None = None) -> VideoReIDNet:
+        """The unsplit model of a checkpoint (``load_merged``), eval mode."""
+        info = info or self.require_latest()
+        merged = self.load_merged(info)
         model = VideoReIDNet(info.config())
         missing, unexpected = model.load_state_dict(merged["model"], strict=False)
         if missing or unexpected:

@@ -22,6 +22,7 @@ import io
 import logging
 import os
 import socket
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ from training.pipeline import (
 )
 from training.progress import EVERY_S, Progress
 from training.report import plot_training_loss
+from training.resume import given_flags, resumed_args, stored_settings
 from training.scalars import Scalars, eval_scalars, step_scalars
 from training.train_eval import BEST_BY, TrainEvaluator
 
@@ -113,6 +115,14 @@ class TrainConfig:
         return self.ids_per_batch * self.tracklets_per_id
 
 
+# What a checkpoint does not store: where this invocation reads and writes, and this process's
+# own settings. What a resumed run may change: how and how long it is executed, not what it
+# computes (every other stored field must agree with a flag given again: training.resume).
+NOT_STORED = frozenset({"data", "checkpoint", "resume", "device", "progress", "progress_every"})
+CHANGEABLE_ON_RESUME = frozenset({"stages", "schedule", "workers", "checkpoint_every",
+                                  "eval_every", "keep_checkpoints", "out", "epochs", "max_steps"})
+
+
 @dataclass(frozen=True)
 class TrainingResult:
     steps: int
@@ -146,15 +156,14 @@ def train(config: TrainConfig) -> TrainingResult:
     store = CheckpointStore(config.checkpoint)
     logger.info("data: %s; checkpoints: %s", describe(config.data), store.where)
     resume = store.latest() if config.resume else None
-    if resume is not None and resume.stages != config.stages:
-        raise TrainingError(f"{config.checkpoint} step {resume.step} was saved with "
-                            f"{resume.stages} stages, this run has {config.stages}")
+    resplit = resume is not None and resume.stages != config.stages
     steps_per_epoch = _steps_per_epoch(records, config)
     pipeline = PipelineConfig(
         stages=config.stages, microbatches=config.microbatches,
         schedule=config.schedule,  # type: ignore[arg-type]
         label_smoothing=config.label_smoothing,
-        boundaries=tuple(resume.boundaries) if resume is not None else None,
+        # the saved split, or (another number of stages) a new one balanced by the profiler
+        boundaries=tuple(resume.boundaries) if resume is not None and not resplit else None,
         optim=OptimConfig(lr=config.lr, weight_decay=config.weight_decay,
                           warmup_epochs=config.warmup_epochs, decay_epochs=config.decay_epochs,
                           steps_per_epoch=steps_per_epoch))
@@ -163,7 +172,18 @@ def train(config: TrainConfig) -> TrainingResult:
     layout = engine.layout
     step = 0
     if resume is not None:
-        engine.load_state_dict(store.load_stage(resume, engine.stage_index))
+        if resume.replicas not in (None, layout.dp_size):
+            raise TrainingError(
+                f"{config.checkpoint} step {resume.step} was saved by {resume.replicas} "
+                f"data-parallel replica(s), this run has {layout.dp_size}: an epoch has another "
+                f"number of steps then; launch {config.stages * resume.replicas} processes")
+        if resplit:  # every stage file, merged, and this stage's share of it taken
+            engine.load_state_dict(store.load_merged(resume))
+            if layout.rank == 0:
+                logger.info("re-split %d stages %s into %d stages %s", resume.stages,
+                            resume.boundaries, config.stages, list(engine.plan.boundaries))
+        else:
+            engine.load_state_dict(store.load_stage(resume, engine.stage_index))
         step = resume.step
     log = _TrainLog(config.out, enabled=layout.rank == 0, restored=store.metrics_csv(resume)
                     if resume is not None else None)
@@ -206,8 +226,7 @@ def train(config: TrainConfig) -> TrainingResult:
                         clips_s=f"{rate:.1f}")
         evaluate = evaluator is not None and (step % config.eval_every == 0 or step == total)
         if step % config.checkpoint_every == 0 or step == total or evaluate:
-            committed = _save(store, engine, step, epoch + 1, model_config, log,
-                              config.keep_checkpoints)
+            committed = _save(store, engine, step, epoch + 1, model_config, log, config)
             evaluation = evaluator(committed) if evaluate and evaluator is not None else None
             if evaluation is not None:
                 scalars.add(step, eval_scalars(evaluation.results))
@@ -287,8 +306,10 @@ def client_rack() -> str | None:
 
 
 def _save(store: CheckpointStore, engine: PipelineEngine, step: int, epoch: int,
-          model_config: ModelConfig, log: _TrainLog, keep: int) -> CheckpointInfo | None:
-    """Each stage (of replica 0) writes its file; rank 0 commits once all are written."""
+          model_config: ModelConfig, log: _TrainLog, config: TrainConfig
+          ) -> CheckpointInfo | None:
+    """Each stage (of replica 0) writes its file; rank 0 commits once all are written, with the
+    run's configuration (what ``--resume`` continues with)."""
     layout = engine.layout
     if layout.dp_rank == 0:
         store.save_stage(step, engine.stage_index, engine.config.stages, engine.state_dict())
@@ -298,8 +319,10 @@ def _save(store: CheckpointStore, engine: PipelineEngine, step: int, epoch: int,
     if layout.rank == 0:
         info = store.commit(step, epoch, engine.config.stages, model_config,
                             boundaries=list(engine.plan.boundaries),
-                            metrics_csv=log.path.read_bytes() if log.path.exists() else None)
-        store.prune(keep=keep)
+                            metrics_csv=log.path.read_bytes() if log.path.exists() else None,
+                            training=stored_settings(config, not_stored=NOT_STORED),
+                            replicas=layout.dp_size)
+        store.prune(keep=config.keep_checkpoints)
     if dist.is_initialized():
         dist.barrier()
     return info
@@ -376,7 +399,11 @@ def build_parser() -> argparse.ArgumentParser:
                    f"best.json at the best checkpoint ({BEST_BY}); 0: never")
     p.add_argument("--keep-checkpoints", type=positive_int, default=d.keep_checkpoints,
                    help="checkpoints kept in HDFS (older ones are deleted, except the best)")
-    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the newest checkpoint, with the configuration it stored "
+                   "(flags given again must agree with it, except the pipeline layout, loader "
+                   "workers, checkpoint and evaluation cadence, --out, --epochs and --max-steps); "
+                   "starts fresh if there is none")
     p.add_argument("--workers", type=non_negative_int, default=d.workers, help="DataLoader workers")
     p.add_argument("--seed", type=non_negative_int, default=d.seed)
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present; "
@@ -428,10 +455,28 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        progress=not args.no_progress)
 
 
+def resumed_flags(parser: argparse.ArgumentParser, argv: list[str] | None,
+                  args: argparse.Namespace) -> argparse.Namespace:
+    """The flags of the run to resume: those its checkpoint stored, where not given again."""
+    checkpoint = config_from_args(args).checkpoint
+    info = CheckpointStore(checkpoint).latest()
+    if info is None:
+        return args  # nothing to resume: a fresh run
+    if info.training is None:
+        logger.warning("%s step %d stores no training configuration (an older checkpoint): "
+                       "resuming with the flags given", checkpoint, info.step)
+        return args
+    given = given_flags(parser, sys.argv[1:] if argv is None else argv, args)
+    return resumed_args(args, given, info.training, config_type=TrainConfig,
+                        changeable=CHANGEABLE_ON_RESUME, where=f"{checkpoint} (step {info.step})")
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.resume:
+        args = resumed_flags(parser, argv, args)
     check_flags(parser, args)
     config = config_from_args(args)
     try:
