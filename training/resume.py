@@ -66,7 +66,7 @@ def resumed_args(args: argparse.Namespace, given: Collection[str], stored: Mappi
 
 
 def _shown(name: str, value: Any) -> str:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or value is None:
         return flag(name) if value else f"no {flag(name)}"
     return f"{flag(name)} {value}"
 

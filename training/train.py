@@ -57,11 +57,14 @@ from training.errors import TrainingError
 from training.model import NVAN, ModelConfig
 from training.model.backbone import PRESETS
 from training.pipeline import (
+    AMP_CHOICES,
     SCHEDULES,
+    AmpName,
     OptimConfig,
     PipelineConfig,
     PipelineEngine,
     StepStats,
+    precision_problem,
 )
 from training.progress import EVERY_S, Progress
 from training.report import plot_training_loss
@@ -109,6 +112,9 @@ class TrainConfig:
     label_smoothing: float = NVAN.label_smoothing
     progress: bool = True
     progress_every: float = EVERY_S  # seconds between progress lines without a terminal
+    amp: AmpName | None = None  # autocast dtype ("bf16")
+    channels_last: bool = False
+    compile: bool = False
 
     @property
     def batch_size(self) -> int:
@@ -120,7 +126,8 @@ class TrainConfig:
 # computes (every other stored field must agree with a flag given again: training.resume).
 NOT_STORED = frozenset({"data", "checkpoint", "resume", "device", "progress", "progress_every"})
 CHANGEABLE_ON_RESUME = frozenset({"stages", "schedule", "workers", "checkpoint_every",
-                                  "eval_every", "keep_checkpoints", "out", "epochs", "max_steps"})
+                                  "eval_every", "keep_checkpoints", "out", "epochs", "max_steps",
+                                  "channels_last", "compile"})
 
 
 @dataclass(frozen=True)
@@ -162,6 +169,7 @@ def train(config: TrainConfig) -> TrainingResult:
         stages=config.stages, microbatches=config.microbatches,
         schedule=config.schedule,  # type: ignore[arg-type]
         label_smoothing=config.label_smoothing,
+        amp=config.amp, channels_last=config.channels_last, compile=config.compile,
         # the saved split, or (another number of stages) a new one balanced by the profiler
         boundaries=tuple(resume.boundaries) if resume is not None and not resplit else None,
         optim=OptimConfig(lr=config.lr, weight_decay=config.weight_decay,
@@ -414,6 +422,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress-every", type=positive_float, default=d.progress_every,
                    help="seconds between progress lines when stderr is not a terminal (a log "
                    "file gets lines instead of a redrawn bar)")
+    p.add_argument("--amp", choices=AMP_CHOICES, default=d.amp,
+                   help="mixed precision: bf16 autocast of each stage's forward (CUDA or CPU; "
+                   "fp16 is refused: it would need loss scaling across stages)")
+    p.add_argument("--channels-last", action="store_true",
+                   help="NHWC convolution weights (CUDA only)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile each stage (refused where it cannot run)")
     return p
 
 
@@ -436,6 +451,13 @@ def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
     if args.schedule == "1f1b" and args.microbatches < args.stages:
         parser.error(f"--schedule 1f1b needs --microbatches >= --stages, not {args.microbatches} "
                      f"< {args.stages} (use gpipe, or more micro-batches)")
+    try:
+        device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    except RuntimeError as exc:
+        parser.error(f"--device {args.device}: {exc}")
+    problem = precision_problem(device, args.amp, args.channels_last, args.compile)
+    if problem:
+        parser.error(problem)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world % args.stages:
         parser.error(f"--stages {args.stages} needs a multiple of {args.stages} processes, not "

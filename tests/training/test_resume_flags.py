@@ -67,6 +67,8 @@ def test_flags_that_agree_or_only_change_the_execution_are_accepted(tmp_path: Pa
                                "which has --ids-per-batch 4"),
     (["--seed", "0"], "--seed 0 disagrees"),
     (["--preset", "resnet50"], "--preset resnet50 disagrees"),
+    (["--amp", "bf16"], "--amp bf16 disagrees with the run in {ckpt} (step 10), which has "
+                        "no --amp"),
 ])
 def test_a_disagreeing_flag_is_refused_in_one_line_naming_both_values(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], named: str) -> None:

@@ -7,6 +7,7 @@ from typing import Literal
 from training.model import NVAN
 from training.pipeline.errors import PipelineError
 from training.pipeline.optim import OptimConfig
+from training.pipeline.precision import AMP_CHOICES, AmpName
 
 ScheduleName = Literal["gpipe", "1f1b"]
 SCHEDULES: tuple[ScheduleName, ...] = ("gpipe", "1f1b")
@@ -33,6 +34,9 @@ class PipelineConfig:
     profile_repeats: int = 3
     label_smoothing: float = NVAN.label_smoothing  # of the identity cross-entropy
     optim: OptimConfig = field(default_factory=OptimConfig)
+    amp: AmpName | None = None  # autocast dtype of each stage's forward (``precision``)
+    channels_last: bool = False  # NHWC convolution weights (CUDA)
+    compile: bool = False  # torch.compile each stage
 
     def __post_init__(self) -> None:
         checks = [
@@ -45,6 +49,10 @@ class PipelineConfig:
             (
                 0.0 <= self.label_smoothing < 1.0,
                 f"label_smoothing must be in [0, 1), got {self.label_smoothing}",
+            ),
+            (
+                self.amp is None or self.amp in AMP_CHOICES,
+                f"amp must be one of {AMP_CHOICES} or None, got {self.amp!r}",
             ),
             (
                 self.profile_repeats >= 1,

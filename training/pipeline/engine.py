@@ -20,7 +20,7 @@ import logging
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.distributed as dist
@@ -47,6 +47,7 @@ from training.pipeline.exact_triplet import (
 )
 from training.pipeline.mesh import ParallelLayout, build_layout
 from training.pipeline.optim import build_optimizer
+from training.pipeline.precision import StageIO, autocast_dtype, to_channels_last
 from training.pipeline.stages import build_pipeline_stage, own_entries
 
 logger = logging.getLogger(__name__)
@@ -94,13 +95,23 @@ class PipelineEngine:
         self.scheduler: LambdaLR
         self.optimizer, self.scheduler = build_optimizer(module, config.optim)
         self.loss = MicrobatchLoss(config.microbatches, config.label_smoothing)
+        # what runs the stage: the module (under the full model's names, which state_dict
+        # uses), in float32-boundary autocast, DDP and torch.compile as configured
+        if config.channels_last:
+            to_channels_last(module)
         self.train_module: nn.Module = module
+        if config.amp is not None or config.channels_last:
+            self.train_module = StageIO(module, device, autocast_dtype(config.amp))
+        self.ddp: DistributedDataParallel | None = None
         if layout.dp_size > 1:
-            self.train_module = DistributedDataParallel(
-                module,
+            self.ddp = DistributedDataParallel(
+                self.train_module,
                 device_ids=[device] if device.type == "cuda" else None,
                 process_group=layout.dp_group,
             )
+            self.train_module = self.ddp
+        if config.compile:
+            self.train_module = cast(nn.Module, torch.compile(self.train_module))
         self.pipeline_stage: PipelineStage | None = None
         self.schedule: PipelineScheduleSingle | None = None
         if config.stages > 1:
@@ -312,12 +323,11 @@ class PipelineEngine:
         if self.schedule is None:
             assert clip_mbs is not None  # K = 1: this rank is the first stage ...
             assert targets is not None  # ... and the last
-            ddp = self.train_module
             last = len(clip_mbs) - 1
             for index, (x, target) in enumerate(zip(clip_mbs, targets, strict=True)):
                 # Data parallel: average gradients once, after the last micro-batch.
-                if isinstance(ddp, DistributedDataParallel) and index < last:
-                    context: AbstractContextManager[object] = ddp.no_sync()
+                if self.ddp is not None and index < last:
+                    context: AbstractContextManager[object] = self.ddp.no_sync()
                 else:
                     context = nullcontext()
                 with context:
