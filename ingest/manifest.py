@@ -562,6 +562,15 @@ def _from_tree(args: argparse.Namespace) -> int:
     return 0
 
 
+FROM_TREE_HELP = """\
+Write the tracklet manifest of a tree DIR/<person>/<camera>/<tracklet>/*.jpg (local or hdfs://):
+one row per tracklet folder holding .jpg/.jpeg frames, frames_dir naming the folder. Person and
+camera ids are the last number in their folder names (0007, cam3). --test-share of the persons,
+spread evenly in id order, form the test split; in it, the first tracklet (name order) of each
+camera of a person seen by two or more cameras is a query, every other one gallery. The
+manifest is checked as the ingest reads it before it is written."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(prog="python -m ingest.manifest", description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -577,7 +586,7 @@ def main(argv: list[str] | None = None) -> int:
     validate.set_defaults(run=_validate)
     tree = commands.add_parser(
         "from-tree", help="write a manifest for a tree <person>/<camera>/<tracklet>/*.jpg",
-        description=tree_table.__doc__)
+        description=FROM_TREE_HELP)
     tree.add_argument("root", metavar="DIR", help="the tree's root, local or hdfs://")
     tree.add_argument("--out", required=True, metavar="FILE",
                       help="the manifest to write: .csv or .parquet, local or hdfs:// (frame "
