@@ -4,7 +4,8 @@
 own manifest and index (exactly what training reads, ``ingest.dataset``): identities, tracklets
 and frames per split, queries and gallery, the cameras; the shards' count and bytes; and, asked
 of the NameNode (``hadoop.blocks``: one block-location request per shard), each shard's
-replication factor, its blocks' live replicas and the racks they sit on; then the ingest
+replication factor, its blocks' live replicas and the racks they sit on, and each identity
+group's home rack (the placement policy keeps two of three replicas there); then the ingest
 generations (when, from which source, what each added, quarantined or skipped). A local dataset
 directory is described too, without the replica part.
 """
@@ -31,9 +32,11 @@ MIB = 1 << 20
 
 def web_address(url: str) -> str:
     """The WebHDFS address of the NameNode ``url`` names: its host with the configured HTTP
-    port (``dfs.namenode.http-address``); the configured address for ``hdfs:///`` URLs."""
-    host = urlsplit(url).hostname
-    if not host:
+    port (``dfs.namenode.http-address``); the configured address for ``hdfs:///`` URLs and for
+    a nameservice (``hdfs://reid``, no port), where ``hadoop.blocks`` asks the first NameNode."""
+    parts = urlsplit(url)
+    host = parts.hostname
+    if not host or parts.port is None:
         return namenode_http()
     _, port = host_port(load_site()["dfs.namenode.http-address"])
     return f"http://{host}:{port}"
@@ -69,6 +72,7 @@ def shard_placement(data: ShardedDataset, url: str) -> dict[str, Any]:
     replicas_per_block: Counter[int] = Counter()
     racks_per_block: Counter[int] = Counter()
     replicas_by_rack: Counter[str] = Counter()
+    group_racks: dict[str, Counter[str]] = {}  # group -> rack of each block's most replicas
     blocks = corrupt = under = 0
     for generation in data.manifest.generations:
         for shard in generation.shards:
@@ -81,11 +85,17 @@ def shard_placement(data: ShardedDataset, url: str) -> dict[str, Any]:
                 under += len(block.replicas) < factor
                 replicas_per_block[len(block.replicas)] += 1
                 racks_per_block[len(block.racks)] += 1
-                replicas_by_rack.update(r.rack for r in block.replicas)
+                on_rack = Counter(r.rack for r in block.replicas)
+                replicas_by_rack.update(on_rack)
+                if on_rack:
+                    group = shard.path.split("/")[1]  # shards/<group>/<file>
+                    group_racks.setdefault(group, Counter())[on_rack.most_common(1)[0][0]] += 1
+    home_racks = Counter(racks.most_common(1)[0][0] for racks in group_racks.values())
     return {"replication": dict(sorted(factors.items())), "blocks": blocks,
             "replicas_per_block": dict(sorted(replicas_per_block.items())),
             "racks_per_block": dict(sorted(racks_per_block.items())),
             "replicas_by_rack": dict(sorted(replicas_by_rack.items())),
+            "groups_by_home_rack": dict(sorted(home_racks.items())),
             "under_replicated_blocks": under, "corrupt_blocks": corrupt}
 
 
@@ -143,6 +153,8 @@ def format_text(doc: dict[str, Any]) -> list[str]:
                      f"{_spread(placement['racks_per_block'], 'racks')}")
         lines.append("replicas per rack: " + (", ".join(
             f"{rack} {n}" for rack, n in placement["replicas_by_rack"].items()) or "none"))
+        lines.append("identity groups per home rack (most replicas): " + (", ".join(
+            f"{rack} {n}" for rack, n in placement["groups_by_home_rack"].items()) or "none"))
         lines.append(f"under-replicated blocks: {placement['under_replicated_blocks']}, "
                      f"corrupt blocks: {placement['corrupt_blocks']}")
     lines.append(f"generations: {len(doc['generations'])}")

@@ -549,7 +549,8 @@ def _validate(args: argparse.Namespace) -> int:
         print(problem.describe(args.file), file=sys.stderr)
     if manifest.problems:
         counts = ", ".join(f"{k} {n}" for k, n in manifest.problem_counts().items())
-        print(f"{len(manifest.problems)} rows with problems ({counts})", file=sys.stderr)
+        rows = len(manifest.problems)
+        print(f"{rows} row{'' if rows == 1 else 's'} with problems ({counts})", file=sys.stderr)
         return 1
     return 0
 

@@ -66,7 +66,8 @@ def group_of(pid: int, camid: int, ids_per_group: int) -> str:
 
 @dataclass(frozen=True)
 class TrackletToPack:
-    """A tracklet to ingest, with its group; ``frames`` are paths relative to the source root."""
+    """A tracklet to ingest, with its group; ``frames`` as ``ingest.frame_source`` reads them:
+    relative to the source's root (a MARS tree, a manifest's folder) or full locations."""
 
     tracklet_id: str
     pid: int

@@ -51,6 +51,15 @@ def test_describe_asks_the_namenode_where_the_shards_are(small_dataset: str) -> 
         Counter(r.rack for b in blocks for r in b.replicas))
     assert sum(placement["replicas_by_rack"].values()) == 3 * len(blocks)
     assert placement["under_replicated_blocks"] == placement["corrupt_blocks"] == 0
+    # a group's home rack: where most of its blocks keep most of their replicas
+    assert sum(placement["groups_by_home_rack"].values()) == doc["groups"]
+    homes: dict[str, Counter[str]] = {}
+    for shard in shards:
+        for block in block_locations(f"{data.root}/{shard.path}"):
+            rack, _ = Counter(r.rack for r in block.replicas).most_common(1)[0]
+            homes.setdefault(shard.path.split("/")[1], Counter())[rack] += 1
+    assert placement["groups_by_home_rack"] == dict(
+        Counter(racks.most_common(1)[0][0] for racks in homes.values()))
 
 
 def test_describe_text_and_a_missing_dataset(cluster: LocalCluster, small_dataset: str,
