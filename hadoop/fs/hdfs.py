@@ -74,6 +74,7 @@ CLIENT_CONFIG = {"dfs.client.failover.max.attempts": "2",
                  "dfs.client.failover.sleep.base.millis": "200",
                  "dfs.client.failover.sleep.max.millis": "500"}
 T = TypeVar("T")
+_AUTH_FAILURE = re.compile(r"GSSAPIError|SASLError|SIMPLE authentication is not enabled")
 DIR_MODE = 0o750  # directories the project makes: owner and group only
 FILE_MODE = 0o640
 
@@ -211,6 +212,11 @@ class HdfsFS:
             if outcome.error is None:
                 break  # still no answer at the deadline
             last = _short(outcome.error)
+            if _AUTH_FAILURE.search(last):  # a secure cluster refused us: waiting cannot help
+                raise StoragePermissionError(
+                    f"the NameNode at {self.address} refused to authenticate this process "
+                    f"({last}): get a Kerberos ticket (kinit, or eval \"$(python -m "
+                    "hadoop.cluster env)\" for the local secure cluster)")
             log.warning("waiting for the NameNode at %s (%s); giving up in %.0f s",
                         self.address, last, max(0.0, deadline - time.monotonic()))
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
