@@ -11,9 +11,13 @@ it (here both read one in-memory array, so the runs compare compute, not HDFS re
 Also: the export check (live model vs the exported file and the torch.export program, the
 demo's model shape) and, given ``--data`` (a dataset in a running
 cluster), the gallery embedding rate of ``training.embed`` with a fresh random model (its
-feature version is deleted afterwards). No ANN library is compared: none is a dependency.
+feature version is deleted afterwards). Given also ``--checkpoint`` and ``--features`` (a
+trained run and its embedded gallery, as ``make demo`` leaves them), whether search's top-20
+equals evaluation's ranking for every query of that dataset (:mod:`training.agreement`). No ANN
+library is compared: none is a dependency.
 
-    .venv/bin/python -m benchmarks.search [--quick] [--data hdfs://127.0.0.10:8020/reid/demo]
+    .venv/bin/python -m benchmarks.search [--quick] [--data hdfs://127.0.0.10:8020/reid/demo
+        [--checkpoint .../reid/runs/demo/checkpoints --features .../reid/demo/features/<v>/test]]
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import numpy as np
 import torch
 
 from hadoop.cli import ArgumentParser, non_negative_int, run
+from training.agreement import compare_with_evaluation
 from training.export import max_feature_difference
 from training.gallery import GalleryChunk
 from training.model import ModelConfig, VideoReIDNet, load_exported
@@ -153,13 +158,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="galleries up to 100k, not 1M")
     parser.add_argument("--data", default=None,
                         help="a dataset in a running cluster, to time training.embed")
+    parser.add_argument("--checkpoint", default=None,
+                        help="with --data and --features: a trained run's checkpoints, to check "
+                             "search against evaluation on that dataset")
+    parser.add_argument("--features", default=None,
+                        help="with --checkpoint: the gallery training.embed stored for it")
     parser.add_argument("--workers", type=non_negative_int, default=2,
                         help="embed's loader workers")
     args = parser.parse_args(argv)
+    if (args.checkpoint is None) != (args.features is None) or (
+            args.checkpoint is not None and args.data is None):
+        parser.error("--checkpoint and --features go together, and need --data")
     sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
     results = search_sizes(sizes)
     diff = export_check()
     rate = embed_rate(args.data, args.workers) if args.data else math.nan
+    agreement = "n/a"
+    if args.checkpoint is not None:
+        checked = compare_with_evaluation(args.data, args.checkpoint, args.features,
+                                          k=TOP_K, workers=args.workers)
+        print(checked.summary())
+        agreement = (f"{min(checked.official_equal, checked.standard_equal)}/"
+                     f"{checked.queries}")
     largest = sizes[-1]
     ours, plain, overlap = results[largest]
     label = "1m" if largest == 1_000_000 else "100k"
@@ -167,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
           f"queries_per_s_{label}={QUERIES / ours.seconds:.1f} "
           f"peak_mib_{label}={ours.peak_mib:.0f} numpy_peak_mib_{label}={plain.peak_mib:.0f} "
           f"top20_agreement_{label}={overlap:.4f} export_max_abs_diff={diff:.2e} "
-          f"embed_tracklets_per_s={rate:.1f}")
+          f"embed_tracklets_per_s={rate:.1f} eval_agreement={agreement}")
     return 0
 
 

@@ -46,6 +46,7 @@ Exclusion = Callable[[int, int], BoolArray]
 
 _NONE = np.uint64(0xFFFF_FFFF_FFFF_FFFF)  # the key of an excluded entry: ranks after all others
 _LOW = np.uint64(0xFFFF_FFFF)
+_QUERIES_PER_GROUP = 8  # queries scored exactly together (see _CosineFilter.exact)
 
 
 class SearchError(TrainingError):
@@ -100,29 +101,27 @@ def rank_gallery(queries: FloatArray, chunks: Iterable[GalleryChunk], k: int, me
                  exclude: Exclusion | None = None) -> Ranking:
     """Exact top-k of every query over a gallery given in chunks (in gallery order).
 
-    Cosine: each chunk is first scored in float32, and only the entries that could still enter
-    a query's top k (float32 distance within the float32 error bound of the k-th best) are
-    scored again exactly (``distance_matrix``, whose values do not depend on which columns
-    are computed together); all others are farther than the k-th best for certain. Euclidean
-    scores every entry exactly.
+    Cosine: each chunk is first scored in float32, and only the (query, entry) pairs that could
+    still enter that query's top k (float32 distance within the float32 error bound of the k-th
+    best) are scored again exactly, as ``distance_matrix`` does; all others are farther than
+    the k-th best for certain. Euclidean scores every entry exactly.
     """
     top = TopK(len(queries), k)
-    approximate = _CosineFilter(queries) if metric == "cosine" else None
+    cosine = _CosineFilter(queries) if metric == "cosine" else None
     for chunk in chunks:
         mask = None if exclude is None else exclude(chunk.start, len(chunk.features))
-        columns = np.arange(len(chunk.features))
-        if approximate is not None:
-            candidate = approximate.within(chunk.features, top.worst(), k)
-            if mask is not None:
-                candidate &= ~mask
-            columns = np.flatnonzero(candidate.any(axis=0))
-            if not len(columns):
-                continue
-            mask = ~candidate[:, columns]
-        elif mask is not None:
-            mask = mask[:, columns]
-        dist = distance_matrix(queries, chunk.features[columns], metric)
-        top.add(dist, chunk.start + columns, mask)
+        if cosine is None:
+            top.add(distance_matrix(queries, chunk.features, metric),
+                    chunk.start + np.arange(len(chunk.features)), mask)
+            continue
+        candidate = cosine.within(chunk.features, top.worst(), k)
+        if mask is not None:
+            candidate &= ~mask
+        columns = np.flatnonzero(candidate.any(axis=0))
+        if len(columns):
+            candidate = candidate[:, columns]
+            top.add(cosine.exact(chunk.features[columns], candidate), chunk.start + columns,
+                    ~candidate)
     return top.ranking()
 
 
@@ -139,6 +138,7 @@ class _CosineFilter:
     def __init__(self, queries: FloatArray) -> None:
         self.queries = torch.nn.functional.normalize(torch.as_tensor(queries).float(), dim=1)
         self.margin = np.float32(1.25 * (queries.shape[1] + 16) * 2.0**-24)
+        self.exact_queries = queries
 
     def within(self, gallery: FloatArray, worst: FloatArray, k: int) -> BoolArray:
         """Per query, the gallery rows that may still enter its top k, given its k-th best
@@ -154,6 +154,19 @@ class _CosineFilter:
             kth = np.partition(approx, k - 1, axis=1)[:, k - 1]
             bound = np.minimum(worst, kth + self.margin)
         return approx <= (bound + self.margin)[:, None]
+
+    def exact(self, gallery: FloatArray, candidate: BoolArray) -> FloatArray:
+        """``distance_matrix``'s distances for the ``candidate`` (query, row) pairs (inf where
+        not a candidate). Queries are scored in small groups, each against the rows any of
+        them needs: the union over all queries would be most of the chunk."""
+        out = np.full(candidate.shape, np.inf, dtype=np.float32)
+        for start in range(0, len(candidate), _QUERIES_PER_GROUP):
+            group = slice(start, start + _QUERIES_PER_GROUP)
+            columns = np.flatnonzero(candidate[group].any(axis=0))
+            if len(columns):
+                out[group, columns] = distance_matrix(self.exact_queries[group],
+                                                      gallery[columns], "cosine")
+        return out
 
 
 def rerank(queries: FloatArray, exact: Ranking, gallery: FeatureGallery, k: int,
