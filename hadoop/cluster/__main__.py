@@ -29,6 +29,7 @@ from hadoop.cli import ArgumentParser, entry_point, non_negative_int, positive_f
 from hadoop.cluster.faults import corrupt_replica, delete_replica
 from hadoop.cluster.launcher import DEFAULT_RUN_DIR, LocalCluster
 from hadoop.cluster.profiles import parse_profile
+from hadoop.errors import ClusterError
 from hadoop.siteconf import CONF_DIR
 
 
@@ -111,6 +112,10 @@ def _run(cluster: LocalCluster, args: argparse.Namespace) -> int:
     elif args.command == "client-rack":
         cluster.set_client_rack(None if args.rack == "none" else args.rack)
         print(f"==> HDFS clients on this host now appear on {cluster.client_rack() or 'no rack'}")
+    elif args.command in ("scrub", "corrupt", "delete-replica") and cluster.security:
+        raise ClusterError(f"`{args.command}` reads block locations through WebHDFS as a "
+                           "simple-auth user; the secure profile refuses that (run it on the "
+                           "default or test profile)")
     elif args.command == "scrub":
         report = scrub(args.path, cluster.status().web_ui, cluster.namenode_url)
         print(f"==> {args.path}: {report.blocks} blocks, {report.replica_reads} replicas "

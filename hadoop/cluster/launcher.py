@@ -376,6 +376,8 @@ class LocalCluster:
             self._create_base_directories()
         except BaseException:
             self._stop(started[::-1], kill=False)
+            if self.security and not any(d.pid() for d in self.daemons):
+                self.security.stop()  # the KDC and host names too: nothing is left running
             raise
         return self.status()
 
