@@ -14,12 +14,12 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from ingest.dataset import ShardedDataset, TrackletRecord
 from training.data.clips import EvalTracklets, TrackletChunks, frame_chunks
 from training.data.transforms import AugmentConfig
 from training.model import VideoReIDNet
+from training.progress import Progress
 
 
 def _first(items: list[TrackletChunks]) -> TrackletChunks:
@@ -39,7 +39,7 @@ def extract_features(model: VideoReIDNet, data: ShardedDataset,
                         multiprocessing_context="forkserver" if workers else None)
     model = model.eval().to(device)
     features = np.zeros((len(records), model.feature_dim), dtype=np.float32)
-    bar = tqdm(total=len(records), unit="tracklet", desc="features", disable=not progress)
+    bar = Progress(len(records), unit="tracklet", desc="features", enabled=progress)
     for positions, clips, sizes in _batches(enumerate(loader), max_clips):
         out = torch.cat([model(part.to(device)).float().cpu()
                          for part in clips.split(max_clips)])

@@ -2,20 +2,19 @@
 
 A bar redrawn in a log file (torchrun's, a batch scheduler's, ``> train.log``) turns into
 thousands of frames glued together by carriage returns; without a terminal the same figures are
-logged as plain lines at a fixed interval instead, plus one when the loop ends.
+printed to stderr as plain, time-stamped lines at a fixed interval instead, plus one when the
+loop ends (printed, not logged: a command that configures no logging still shows them).
 """
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tqdm import tqdm
 
-logger = logging.getLogger("training.progress")
 EVERY_S = 30.0  # default seconds between progress lines without a terminal
 
 
@@ -61,10 +60,10 @@ class Progress:
         rate = (self.done - self.start) / elapsed if elapsed > 0 else 0.0
         eta = (self.total - self.done) / rate if rate > 0 else None
         figures = "".join(f" {key} {value}" for key, value in self.figures.items())
-        logger.info("%s%d/%d %ss (%.0f%%)%s; %.2f %ss/s, elapsed %s, eta %s",
-                    f"{self.desc}: " if self.desc else "", self.done, self.total, self.unit,
-                    100 * self.done / max(1, self.total), figures, rate, self.unit,
-                    _clock(elapsed), "-" if eta is None else _clock(eta))
+        print(f"{datetime.now():%Y-%m-%d %H:%M:%S} {self.desc or 'progress'}: {self.done}/"
+              f"{self.total} {self.unit}s ({100 * self.done / max(1, self.total):.0f}%)"
+              f"{figures}; {rate:.2f} {self.unit}s/s, elapsed {_clock(elapsed)}, eta "
+              f"{'-' if eta is None else _clock(eta)}", file=sys.stderr, flush=True)
 
 
 def _clock(seconds: float) -> str:

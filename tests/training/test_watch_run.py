@@ -5,7 +5,6 @@ watching flags."""
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,52 +31,52 @@ class _Clock:
         return self.now
 
 
+def _lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """stderr's lines without their time stamps (``YYYY-mm-dd HH:MM:SS ``)."""
+    err = capsys.readouterr().err
+    assert "\r" not in err  # no bar frames
+    return [line[20:] for line in err.splitlines()]
+
+
 def test_without_a_terminal_progress_is_a_line_every_interval(
-        caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+        capsys: pytest.CaptureFixture[str]) -> None:
     clock = _Clock()
     progress = Progress(1000, initial=100, every_s=30, tty=False, clock=clock)
-    with caplog.at_level(logging.INFO, logger="training.progress"):
-        for _ in range(900):  # one step per second
-            clock.now += 1
-            progress.update(epoch=3, loss="1.234")
-        progress.close()
-    lines = [r.getMessage() for r in caplog.records]
+    for _ in range(900):  # one step per second
+        clock.now += 1
+        progress.update(epoch=3, loss="1.234")
+    progress.close()
+    lines = _lines(capsys)
     assert len(lines) == 900 // 30  # one every 30 s; the last also closes the run
-    assert lines[0].startswith("130/1000 steps (13%) epoch 3 loss 1.234; 1.00 steps/s")
-    assert "eta 0:14:30" in lines[0]
-    assert lines[-1].startswith("1000/1000 steps (100%)")
-    err = capsys.readouterr().err
-    assert "\r" not in err
-    assert "it/s" not in err
-    assert "|" not in err
+    assert lines[0] == ("progress: 130/1000 steps (13%) epoch 3 loss 1.234; 1.00 steps/s, "
+                        "elapsed 0:00:30, eta 0:14:30")
+    assert lines[-1].startswith("progress: 1000/1000 steps (100%)")
 
 
 def test_the_last_line_comes_at_close_and_disabled_is_silent(
-        caplog: pytest.LogCaptureFixture) -> None:
+        capsys: pytest.CaptureFixture[str]) -> None:
     clock = _Clock()
-    with caplog.at_level(logging.INFO, logger="training.progress"):
-        quiet = Progress(10, tty=False, enabled=False, clock=clock)
-        quiet.update()
-        quiet.close()
-        progress = Progress(10, every_s=30, tty=False, clock=clock, desc="features",
-                            unit="tracklet")
-        clock.now = 5
-        progress.update(4)
-        progress.close()
-    assert [r.getMessage() for r in caplog.records] == [
+    quiet = Progress(10, tty=False, enabled=False, clock=clock)
+    quiet.update()
+    quiet.close()
+    progress = Progress(10, every_s=30, tty=False, clock=clock, desc="features",
+                        unit="tracklet")
+    clock.now = 5
+    progress.update(4)
+    progress.close()
+    assert _lines(capsys) == [
         "features: 4/10 tracklets (40%); 0.80 tracklets/s, elapsed 0:00:05, eta 0:00:08"]
 
 
-def test_on_a_terminal_progress_is_a_bar(monkeypatch: pytest.MonkeyPatch,
-                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_on_a_terminal_progress_is_a_bar(monkeypatch: pytest.MonkeyPatch) -> None:
     stream = io.StringIO()
     monkeypatch.setattr("sys.stderr", stream)
-    with caplog.at_level(logging.INFO, logger="training.progress"):
-        progress = Progress(3, tty=True, every_s=0)
-        for _ in range(3):
-            progress.update(loss="0.5")
-        progress.close()
-    assert not caplog.records
+    progress = Progress(3, tty=True, every_s=0)
+    for _ in range(3):
+        progress.update(loss="0.5")
+    progress.close()
+    assert "\r" in stream.getvalue()  # tqdm's redrawn bar, not lines
+    assert "progress:" not in stream.getvalue()
     assert "3/3" in stream.getvalue()
     assert "loss=0.5" in stream.getvalue()
 
