@@ -199,8 +199,8 @@ def train(config: TrainConfig) -> TrainingResult:
         logger.info("%d steps per epoch of %d clips x %d replicas; %s", steps_per_epoch,
                     config.batch_size, layout.dp_size,
                     f"resuming at step {step}" if resume else "starting fresh")
-    evaluator = TrainEvaluator(data, config.data, store, layout, device, config.workers) \
-        if config.eval_every else None
+    evaluator = TrainEvaluator(data, config.data, store, layout, device, config.workers,
+                               config.keep_checkpoints) if config.eval_every else None
     identity_racks_, rank_racks = _locality(config, data, records, layout.dp_size, engine)
     sampler = PKSampler(records, config.ids_per_batch, config.tracklets_per_id, seed=config.seed,
                         rank=layout.dp_rank, world=layout.dp_size,

@@ -63,9 +63,10 @@ class TrainEvaluator:
     """Called by every rank at the same steps, right after a checkpoint is committed."""
 
     def __init__(self, data: ShardedDataset, data_url: str, store: CheckpointStore,
-                 layout: ParallelLayout, device: torch.device, workers: int) -> None:
+                 layout: ParallelLayout, device: torch.device, workers: int,
+                 keep_checkpoints: int) -> None:
         self.data, self.store, self.layout = data, store, layout
-        self.device, self.workers = device, workers
+        self.device, self.workers, self.keep = device, workers, keep_checkpoints
         self.test = scored_tracklets(data, data_url)  # no test split: refused before training
         self.best = store.best() if layout.rank == 0 else None  # a resumed run's best so far
 
@@ -131,6 +132,7 @@ class TrainEvaluator:
         if self.best is None or _rank_key(scores) > _rank_key(self.best.scores):
             self.best = BestCheckpoint(info=info, scores=scores, chosen_by=BEST_BY)
             self.store.mark_best(self.best)
+            self.store.prune(keep=self.keep)  # the step that was best until now may go
         evaluation = Evaluation(info.step, results, self.best, time.monotonic() - began)
         logger.info("step %d evaluation (%d test tracklets, %.1f s over %d ranks): %s; best: "
                     "step %d (%s %.3f)", info.step, len(self.test), evaluation.seconds,
