@@ -179,7 +179,7 @@ class _Log:
         self.problems.append(problem)
 
 
-class _RowError(Exception):
+class _RowError(IngestError):
     """A value of one row is unusable (internal: turned into a RowProblem)."""
 
     def __init__(self, column: str, kind: str, reason: str) -> None:
