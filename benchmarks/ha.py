@@ -96,6 +96,12 @@ class RunningLoader(threading.Thread):
         except Exception as exc:  # reported as failed reads, never hidden
             self.errors.append(f"{type(exc).__name__}: {exc}")
 
+    def wait_for(self, enough: Callable[[list[float]], bool], timeout_s: float) -> None:
+        """Until ``enough(stamps)``, the loader ended, or ``timeout_s`` passed."""
+        deadline = time.monotonic() + timeout_s
+        while not enough(self.stamps) and self.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
+
     def longest_gap(self, start: float, end: float) -> float:
         """The longest wait for a batch between ``start`` and ``end`` (counted from the last
         batch before ``start``)."""
@@ -195,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
 
             loader = RunningLoader(data, 100_000)
             loader.start()
-            time.sleep(5)  # the loader in steady state
+            loader.wait_for(lambda stamps: len(stamps) >= 8, 300)  # in steady state
             active = cluster.active_namenode()
             assert active is not None, cluster.status().render()
             standby = next(nn for nn in cluster.namenodes if nn is not active)
@@ -205,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             read_at = first_success(lambda: fs.read_file(next(unread)))
             wrote_at = first_success(lambda: fs.write_file("/reid/ha-probe/after-kill", b"ok",
                                                            overwrite=True))
-            time.sleep(5)  # the loader after the failover
+            loader.wait_for(lambda stamps: sum(t > wrote_at for t in stamps) >= 8, 300)
             loader.stop.set()
             loader.join(timeout=120)
             ended = time.time()
@@ -246,9 +252,11 @@ def main(argv: list[str] | None = None) -> int:
         clock = "?" if when is None else f"{datetime.fromtimestamp(when):%H:%M:%S.%f}"[:-3]
         print(f"  {clock:>12}  {at(when)}  {label}")
     stall = loader.longest_gap(killed_at, ended)
-    quiet = loader.longest_gap(killed_at - 4, killed_at)
+    quiet = loader.longest_gap(loader.stamps[1] if len(loader.stamps) > 1 else killed_at,
+                               killed_at)
     print(f"\nrunning loader: {len(loader.stamps)} batches, longest gap between batches "
-          f"{stall:.2f} s around the failover (before it: {quiet:.2f} s), "
+          f"{stall:.2f} s from the kill on (before the kill, after its first batch: "
+          f"{quiet:.2f} s), "
           f"{len(loader.errors)} errors {loader.errors[:1]}")
     print(f"files verified: {len(before)}, lost or changed: {len(lost)} {lost[:3]}")
     print(f"killed NameNode restarted: {rejoined}\n{status}")

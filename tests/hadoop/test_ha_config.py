@@ -130,3 +130,10 @@ def test_fencing_kills_exactly_the_old_active_namenode(net7: None, tmp_path: Pat
         for proc in (old, other):
             proc.kill()
             proc.wait()
+
+
+def test_jobs_find_their_address_toward_a_nameservice(net7: None) -> None:
+    from hadoop.netaddr import job_address
+
+    env = {"REID_LOOPBACK_NET": "127.0.7", "REID_NAMENODE_HOST": "127.0.7.10"}
+    assert job_address("hdfs://reid/reid/x", env) == job_address("127.0.7.10", env)
