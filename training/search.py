@@ -114,9 +114,7 @@ def rank_gallery(queries: FloatArray, chunks: Iterable[GalleryChunk], k: int, me
             top.add(distance_matrix(queries, chunk.features, metric),
                     chunk.start + np.arange(len(chunk.features)), mask)
             continue
-        candidate = cosine.within(chunk.features, top.worst(), k)
-        if mask is not None:
-            candidate &= ~mask
+        candidate = cosine.within(chunk.features, top.worst(), k, mask)
         columns = np.flatnonzero(candidate.any(axis=0))
         if len(columns):
             candidate = candidate[:, columns]
@@ -140,20 +138,26 @@ class _CosineFilter:
         self.margin = np.float32(1.25 * (queries.shape[1] + 16) * 2.0**-24)
         self.exact_queries = queries
 
-    def within(self, gallery: FloatArray, worst: FloatArray, k: int) -> BoolArray:
+    def within(self, gallery: FloatArray, worst: FloatArray, k: int,
+               excluded: BoolArray | None = None) -> BoolArray:
         """Per query, the gallery rows that may still enter its top k, given its k-th best
         exact distance so far (``worst``). After this chunk the k-th best is at most
-        ``bound``: ``worst``, or the chunk's own k-th best float32 distance plus the margin;
-        an entry whose float32 distance exceeds ``bound`` by more than the margin is farther
-        than that for certain."""
+        ``bound``: ``worst``, or the k-th best float32 distance among the chunk's eligible
+        (not ``excluded``) entries plus the margin; an entry whose float32 distance exceeds
+        ``bound`` by more than the margin is farther than that for certain. Excluded entries
+        never bound anything: the nearest rows of a query's own camera must not push its
+        eligible matches out."""
         g = torch.as_tensor(gallery).float()
         norms = torch.linalg.vector_norm(g, dim=1).clamp_(min=1e-12)  # as normalize() does
         approx = (1.0 - (self.queries @ g.T) / norms).numpy()
+        if excluded is not None:
+            approx[excluded] = np.inf
         bound = worst
         if approx.shape[1] >= k:
             kth = np.partition(approx, k - 1, axis=1)[:, k - 1]
             bound = np.minimum(worst, kth + self.margin)
-        return approx <= (bound + self.margin)[:, None]
+        candidate = approx <= (bound + self.margin)[:, None]
+        return candidate if excluded is None else candidate & ~excluded
 
     def exact(self, gallery: FloatArray, candidate: BoolArray) -> FloatArray:
         """``distance_matrix``'s distances for the ``candidate`` (query, row) pairs (inf where

@@ -81,6 +81,27 @@ def test_excluded_entries_never_rank_and_missing_ranks_are_marked() -> None:
         assert np.isnan(ranking.distances[q, 40:]).all()
 
 
+@pytest.mark.parametrize("rows", [16, 64, 1000])
+def test_excluded_nearest_entries_do_not_hide_eligible_ones(rows: int) -> None:
+    """The query's own camera holds its nearest entries (as a crop folder's camera does):
+    excluding them must still give k eligible matches, the first k of the others' ranking."""
+    rng = np.random.default_rng(rows)
+    query = rng.normal(size=(1, 32)).astype(np.float32)
+    near = (query + rng.normal(scale=0.05, size=(40, 32))).astype(np.float32)
+    far = rng.normal(size=(160, 32)).astype(np.float32)
+    gallery = np.concatenate([near, far])
+    same_camera = np.arange(len(gallery)) < 40
+
+    def own_camera(start: int, count: int) -> np.ndarray:
+        return same_camera[start:start + count][None, :]
+
+    ranking = rank_gallery(query, chunked(gallery, rows), 10, "cosine", own_camera)
+    full = distance_matrix(query, gallery, "cosine")[0]
+    others = np.flatnonzero(~same_camera)
+    np.testing.assert_array_equal(ranking.rows[0],
+                                  others[np.argsort(full[others], kind="stable")[:10]])
+
+
 def test_crop_folders_are_checked(tmp_path: Path) -> None:
     with pytest.raises(SearchError, match=r"no \.jpg"):
         read_crops(tmp_path)
