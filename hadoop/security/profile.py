@@ -35,7 +35,7 @@ from hadoop.security.names import (
     user_principal,
 )
 from hadoop.security.tls import make_keystores
-from hadoop.siteconf import SITE_FILES
+from hadoop.siteconf import SITE_FILES, read_properties
 from hadoop.topology import Host, RackTable
 
 LAYER = "secure"  # hadoop/conf/secure: the site-file layer of this profile
@@ -148,10 +148,10 @@ class SecureProfile:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         for name in SITE_FILES:
-            merged = {**_properties(self.base_conf / name), **_properties(layer / name)}
+            merged = {**read_properties(self.base_conf / name), **read_properties(layer / name)}
             _write_site(tmp / name, merged, self.dir)
         for name in _LAYER_ONLY:
-            _write_site(tmp / name, _properties(layer / name), self.dir)
+            _write_site(tmp / name, read_properties(layer / name), self.dir)
         for name in _COPIED:
             if (self.base_conf / name).exists():
                 shutil.copy2(self.base_conf / name, tmp / name)
@@ -170,20 +170,6 @@ def keytab_client(principal: str, keytab: Path) -> partial:
 def _client_from_keytab(url: str, config: dict[str, str], *, principal: str, keytab: str,
                         client: type) -> object:
     return client(url, config, kerberos_principal=principal, kerberos_keytab=keytab)
-
-
-def _properties(path: Path) -> dict[str, str]:
-    """A site file's ``name -> value`` pairs, unexpanded, in file order."""
-    try:
-        root = ET.parse(path).getroot()
-    except (OSError, ET.ParseError) as exc:
-        raise SecurityError(f"cannot read Hadoop site file {path}: {exc}") from exc
-    found: dict[str, str] = {}
-    for prop in root.iter("property"):
-        key, value = prop.findtext("name"), prop.findtext("value")
-        if key is not None and value is not None:
-            found[key.strip()] = value.strip()
-    return found
 
 
 def _write_site(path: Path, props: dict[str, str], security_dir: Path) -> None:
