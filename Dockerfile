@@ -35,6 +35,12 @@ FROM runtime AS jobs
 # Dependencies first (torch brings several GB of CUDA wheels); the pip cache mount keeps the
 # downloaded wheels across rebuilds of this layer.
 COPY --from=requirements /reid/requirements.txt /tmp/requirements.txt
+# gssapi (the Kerberos client of the secure profile) ships no wheel: pip builds it against MIT
+# Kerberos's headers.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      gcc libc6-dev python3-dev libkrb5-dev \
+ && rm -rf /var/lib/apt/lists/*
 RUN --mount=type=cache,target=/root/.cache/pip \
     --mount=type=secret,id=cacert \
     if [ -s /run/secrets/cacert ]; then export PIP_CERT=/run/secrets/cacert; fi \
