@@ -20,10 +20,10 @@ import shutil
 import xml.etree.ElementTree as ET
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hadoop.errors import SecurityError
 from hadoop.security import hosts
-from hadoop.security.http import SpnegoHttp
 from hadoop.security.kdc import Kdc
 from hadoop.security.names import (
     DOMAIN,
@@ -37,6 +37,9 @@ from hadoop.security.names import (
 from hadoop.security.tls import make_keystores
 from hadoop.siteconf import SITE_FILES, read_properties
 from hadoop.topology import Host, RackTable
+
+if TYPE_CHECKING:  # gssapi, under SpnegoHttp, is loaded only when a secure cluster is used: the
+    from hadoop.security.http import SpnegoHttp  # HDFS container image has no Kerberos client
 
 LAYER = "secure"  # hadoop/conf/secure: the site-file layer of this profile
 _LAYER_ONLY = ("ssl-server.xml", "ssl-client.xml")
@@ -92,6 +95,8 @@ class SecureProfile:
 
     def admin_http(self) -> SpnegoHttp:
         """HTTPS + SPNEGO as the NameNode's principal (the launcher's status and health)."""
+        from hadoop.security.http import SpnegoHttp
+
         self.use_realm()
         nn = self.table.namenode
         return SpnegoHttp(self.cafile, service_principals(nn)[0], self.keytab(nn.name))
