@@ -160,9 +160,11 @@ class _CosineFilter:
         return candidate if excluded is None else candidate & ~excluded
 
     def exact(self, gallery: FloatArray, candidate: BoolArray) -> FloatArray:
-        """``distance_matrix``'s distances for the ``candidate`` (query, row) pairs (inf where
-        not a candidate). Queries are scored in small groups, each against the rows any of
-        them needs: the union over all queries would be most of the chunk."""
+        """``distance_matrix``'s distances for the ``candidate`` (query, row) pairs. Queries
+        are scored in small groups, each against the rows any of them needs (the union over
+        all queries would be most of the chunk); a row no query of a group needs stays inf,
+        and a non-candidate pair inside a group's rows gets its distance too, so the caller
+        masks every non-candidate."""
         out = np.full(candidate.shape, np.inf, dtype=np.float32)
         for start in range(0, len(candidate), _QUERIES_PER_GROUP):
             group = slice(start, start + _QUERIES_PER_GROUP)
