@@ -15,7 +15,9 @@ flag, before any cluster, dataset or process group is touched.
 from __future__ import annotations
 
 import argparse
+import logging
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -141,11 +143,30 @@ def run(main: Callable[[list[str]], int | None], argv: Sequence[str] | None = No
         return INTERRUPTED
 
 
+def exit_process(code: int) -> NoReturn:
+    """End the process with ``code``, safely while an HDFS call given a deadline still runs.
+
+    Such a call (see :func:`hadoop.fs.watch.call_with_deadline`) may still be inside the Rust
+    HDFS client on a daemon thread, say one more connection attempt to a NameNode that is down.
+    When that thread comes back into Python during interpreter shutdown, CPython ends it with
+    ``pthread_exit``, whose unwinding through the Rust frames aborts the process ("FATAL:
+    exception not rethrown", SIGABRT) and loses the exit code. So, only then, the output is
+    flushed and the process ends without finalizing the interpreter.
+    """
+    watch = sys.modules.get("hadoop.fs.watch")  # never imported: no such call was made
+    if watch is not None and watch.deadline_calls_running():
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 def entry_point(main: Callable[[list[str]], int | None]) -> Callable[[], None]:
-    """A console-script callable: ``sys.exit(run(main))``."""
+    """A console-script callable: ``exit_process(run(main))``."""
 
     def console_script() -> None:
-        sys.exit(run(main))
+        exit_process(run(main))
 
     console_script.__doc__ = main.__doc__
     return console_script

@@ -15,11 +15,10 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
-from hadoop.cli import ArgumentParser, run
+from hadoop.cli import ArgumentParser, exit_process, run
 from hadoop.cluster.jmx import NameNodeJmx, datanode_registered
 from hadoop.cluster.profiles import PROFILES, profile_flags
 from hadoop.errors import ClusterError
@@ -106,4 +105,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run(main))
+    exit_process(run(main))

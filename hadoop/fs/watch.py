@@ -74,7 +74,17 @@ class Outcome(Generic[T]):
     error: BaseException | None = None
 
 
+_deadline_threads: set[threading.Thread] = set()
+
+
+def deadline_calls_running() -> bool:
+    """Whether a call handed to :func:`call_with_deadline` is still running past its deadline
+    (:func:`hadoop.cli.exit_process` then ends the process without finalizing it)."""
+    return any(thread.is_alive() for thread in list(_deadline_threads))
+
+
 def call_with_deadline(call: Callable[[], T], timeout_s: float) -> Outcome[T]:
+    """Run ``call`` on a daemon thread and wait at most ``timeout_s`` for its outcome."""
     outcome: list[Outcome[T]] = []
 
     def run() -> None:
@@ -86,4 +96,8 @@ def call_with_deadline(call: Callable[[], T], timeout_s: float) -> Outcome[T]:
     thread = threading.Thread(target=run, name="hdfs-deadline-call", daemon=True)
     thread.start()
     thread.join(timeout_s)
+    for finished in [t for t in _deadline_threads if not t.is_alive()]:
+        _deadline_threads.discard(finished)
+    if thread.is_alive():
+        _deadline_threads.add(thread)
     return outcome[0] if outcome else Outcome(False)

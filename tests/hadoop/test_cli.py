@@ -42,3 +42,26 @@ def test_a_message_of_several_lines_is_printed_on_one(capsys: pytest.CaptureFixt
 
     assert run(fails, []) == 2
     assert capsys.readouterr().err == "error: dn3 did not start; log tail: line 1 line 2\n"
+
+
+def test_exit_process_keeps_the_code_while_a_deadline_call_still_runs() -> None:
+    """A call past its deadline may still be inside the Rust HDFS client at exit; the process
+    must still end promptly with the wrapper's code and its message (not SIGABRT)."""
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import sys, time\n"
+        "from hadoop.cli import exit_process\n"
+        "from hadoop.fs.watch import call_with_deadline, deadline_calls_running\n"
+        "assert not call_with_deadline(lambda: time.sleep(30), 0.05).ok\n"
+        "assert deadline_calls_running()\n"
+        "print('error: the NameNode did not answer', file=sys.stderr)\n"
+        "exit_process(2)\n")
+    began = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.endswith("error: the NameNode did not answer\n")
+    assert time.monotonic() - began < 20
