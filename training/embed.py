@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -36,7 +37,7 @@ from hadoop.cli import ArgumentParser, entry_point, non_negative_int
 from hadoop.fs import FileSystem, resolve
 from ingest.dataset import ShardedDataset, TrackletRecord, open_dataset
 from training.errors import TrainingError
-from training.features import extract_features
+from training.features import extract_features, usable_rows
 from training.model.exported import ExportedModel, load_exported
 from training.pipeline.mesh import backend_for
 
@@ -44,6 +45,7 @@ FEATURES_DIR = "features"
 COMMIT = "features.json"
 FORMAT = "reid-hdfs/features"
 ROW_GROUP = 8192  # rows per Parquet row group: the unit a search reads at a time
+log = logging.getLogger(__name__)
 
 
 class EmbedError(TrainingError):
@@ -127,6 +129,13 @@ def embed_dataset(data_url: str, exported: ExportedModel, *, split: str = "test"
     slice_records = [records[i] for i in mine]
     features = extract_features(exported.model, data, slice_records, device=torch.device(device),
                                 workers=workers, progress=progress and rank == 0)
+    features, slice_records, left_out = usable_rows(features, slice_records)
+    if left_out:
+        log.warning("rank %d leaves %d tracklet(s) with no usable frame out of the gallery, "
+                    "e.g. %s", rank, len(left_out), left_out[0])
+    rows = [len(slice_records)] * world
+    if world > 1:
+        dist.all_gather_object(rows, len(slice_records))
     fs.write_file(f"{root}/{part}", _parquet(slice_records, features), overwrite=True)
     if world > 1:
         dist.barrier()
@@ -137,7 +146,7 @@ def embed_dataset(data_url: str, exported: ExportedModel, *, split: str = "test"
             raise EmbedError(f"{url}: parts {missing} were not written; nothing committed")
         commit = FeatureCommit(
             format=FORMAT, model=exported.version, fingerprint=exported.fingerprint, split=split,
-            dim=exported.preprocessing.feature_dim, rows=len(records), parts=parts,
+            dim=exported.preprocessing.feature_dim, rows=sum(rows), parts=parts,
             dataset=data_url, dataset_batches=batches,
             preprocessing=asdict(exported.preprocessing), model_source=exported.source,
             seconds=round(time.monotonic() - began, 3))
@@ -149,7 +158,7 @@ def embed_dataset(data_url: str, exported: ExportedModel, *, split: str = "test"
                 fs.delete(f"{root}/{name}")
     if world > 1:
         dist.barrier()  # no rank reports success before the commit is in place
-    return EmbedResult(url, len(records), True, time.monotonic() - began)
+    return EmbedResult(url, sum(rows), True, time.monotonic() - began)
 
 
 def _parquet(records: list[TrackletRecord], features: np.ndarray) -> bytes:

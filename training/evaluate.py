@@ -6,6 +6,7 @@ The scoring itself lives in :mod:`training.metrics` and is re-exported here
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from hadoop.cli import ArgumentParser, entry_point, non_negative_int
 from ingest.dataset import ShardedDataset, TrackletRecord, open_dataset
 from training.checkpoint import CheckpointStore
 from training.data.decode import decode_frames
-from training.features import extract_features
+from training.features import extract_features, usable_rows
 from training.metrics import (
     METRICS,
     PROTOCOLS,
@@ -36,6 +37,8 @@ from training.metrics import (
 from training.model.units import Head, NeckFeature
 from training.report import RankedQuery, write_report
 from training.rerank import k_reciprocal_rerank
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "METRICS", "PROTOCOLS", "EvalProtocol", "EvaluationError", "MarsSplit", "Metric",
@@ -68,6 +71,10 @@ def evaluate_checkpoint(data_url: str, checkpoint_url: str, *, step: int | None 
     test = scored_tracklets(data, data_url)
     features = extract_features(model, data, test, device=torch.device(device),
                                 workers=workers, progress=progress)
+    features, test, left_out = usable_rows(features, test)
+    if left_out:
+        logger.warning("left out %d test tracklet(s) with no usable frame: %s", len(left_out),
+                    ", ".join(left_out[:10]) + (" ..." if len(left_out) > 10 else ""))
     results, every, split = score_features(features, test, metric=metric, rerank=rerank)
     index = None
     if report is not None:
@@ -78,7 +85,8 @@ def evaluate_checkpoint(data_url: str, checkpoint_url: str, *, step: int | None 
         info_rows: dict[str, str | int | float | bool] = {
             "dataset": data_url, "checkpoint": checkpoint_url, "checkpoint step": info.step,
             "epochs trained": info.epoch, "distance": metric, "re-ranking": rerank,
-            "feature": head.neck_feature, "test tracklets": len(test)}
+            "feature": head.neck_feature, "test tracklets": len(test),
+            "left out (no usable frame)": len(left_out)}
         with tempfile.TemporaryDirectory() as tmp:
             log = None
             csv = store.metrics_csv(info)

@@ -5,11 +5,17 @@ decoded, cut into T-frame chunks (the last padded), and the model's evaluation f
 chunks is averaged. Chunks of several tracklets are batched together up to ``max_clips``.
 Evaluation, the gallery embedding and the search's queries all take their features from here,
 so they agree.
+
+A bad frame never ends an evaluation: it is left out of its tracklet's mean and logged by name.
+A tracklet with no usable frame gets a NaN row; :func:`usable_rows` leaves such tracklets out of
+scoring, and the callers report how many.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -21,6 +27,8 @@ from training.data.transforms import AugmentConfig
 from training.model import VideoReIDNet
 from training.progress import Progress
 
+log = logging.getLogger(__name__)
+
 
 def _first(items: list[TrackletChunks]) -> TrackletChunks:
     return items[0]
@@ -30,7 +38,8 @@ def _first(items: list[TrackletChunks]) -> TrackletChunks:
 def extract_features(model: VideoReIDNet, data: ShardedDataset,
                      records: Sequence[TrackletRecord], *, device: torch.device,
                      workers: int = 2, max_clips: int = 32, progress: bool = True) -> np.ndarray:
-    """(len(records), D) float32 features in ``records`` order."""
+    """(len(records), D) float32 features in ``records`` order; NaN rows for tracklets with
+    no usable frame."""
     config = model.config
     height, width = config.frame_size
     dataset = EvalTracklets(data, list(records), config.seq_len,
@@ -40,14 +49,51 @@ def extract_features(model: VideoReIDNet, data: ShardedDataset,
     model = model.eval().to(device)
     features = np.zeros((len(records), model.feature_dim), dtype=np.float32)
     bar = Progress(len(records), unit="tracklet", desc="features", enabled=progress)
-    for positions, clips, sizes in _batches(enumerate(loader), max_clips):
+    tally = _BadTally()
+    for positions, clips, sizes in _batches(tally.usable(enumerate(loader), features, bar),
+                                            max_clips):
         out = torch.cat([model(part.to(device)).float().cpu()
                          for part in clips.split(max_clips)])
         for position, chunk in zip(positions, torch.split(out, sizes), strict=True):
             features[position] = chunk.mean(dim=0).numpy()
         bar.update(len(positions))
     bar.close()
+    if tally.frames:
+        log.warning("features: %d bad frame(s) left out, %d tracklet(s) with no usable frame",
+                    tally.frames, tally.empty)
     return features
+
+
+@dataclass
+class _BadTally:
+    frames: int = 0  # bad frames seen
+    empty: int = 0  # tracklets with no usable frame
+
+    def usable(self, items: Iterable[tuple[int, TrackletChunks]], features: np.ndarray,
+               bar: Progress) -> Iterator[tuple[int, TrackletChunks]]:
+        """The items that have frames to embed; each bad frame is logged and counted, and a
+        tracklet with no usable frame gets a NaN row instead of an item."""
+        for position, item in items:
+            for frame in item.bad_frames:
+                log.warning("bad frame: %s", frame)
+            self.frames += len(item.bad_frames)
+            if len(item.clips):
+                yield position, item
+            else:
+                features[position] = np.nan
+                self.empty += 1
+                bar.update(1)
+
+
+def usable_rows(features: np.ndarray, records: Sequence[TrackletRecord],
+                ) -> tuple[np.ndarray, list[TrackletRecord], list[str]]:
+    """``features`` and ``records`` without the tracklets that had no usable frame (NaN rows),
+    and those tracklets' ids."""
+    keep = ~np.isnan(features).any(axis=1)
+    if keep.all():
+        return features, list(records), []
+    left_out = [r.tracklet_id for r, ok in zip(records, keep, strict=True) if not ok]
+    return features[keep], [r for r, ok in zip(records, keep, strict=True) if ok], left_out
 
 
 @torch.no_grad()

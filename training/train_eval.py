@@ -33,7 +33,7 @@ from ingest.dataset import ShardedDataset, TrackletRecord
 from training.checkpoint import BestCheckpoint, CheckpointInfo, CheckpointStore
 from training.errors import TrainingError
 from training.evaluate import score_features, scored_tracklets
-from training.features import extract_features
+from training.features import extract_features, usable_rows
 from training.metrics import ProtocolResult
 from training.pipeline.mesh import ParallelLayout
 
@@ -127,7 +127,11 @@ class TrainEvaluator:
         features = np.zeros((len(self.test), arrays[0].shape[1]), dtype=np.float32)
         for rank, array in enumerate(arrays):
             features[rank::len(arrays)] = array
-        results, _, _ = score_features(features, self.test)
+        features, test, left_out = usable_rows(features, self.test)
+        if left_out:
+            logger.warning("step %d evaluation leaves out %d test tracklet(s) with no usable "
+                           "frame, e.g. %s", info.step, len(left_out), left_out[0])
+        results, _, _ = score_features(features, test)
         scores = scores_of(results)
         if self.best is None or _rank_key(scores) > _rank_key(self.best.scores):
             self.best = BestCheckpoint(info=info, scores=scores, chosen_by=BEST_BY)

@@ -31,9 +31,12 @@ from training.data.clips import TrainClips
 from training.data.rrs import rrs_indices
 from training.data.sampler import PKSampler
 from training.data.transforms import AugmentConfig
+from training.features import extract_features, usable_rows
+from training.model import ModelConfig, VideoReIDNet
 from training.train import TrainConfig, TrainingResult, train
 
 AUGMENT = AugmentConfig(height=64, width=32, pad=2)
+TINY = ModelConfig(num_classes=4, seq_len=2, preset="small", frame_size=(64, 32))
 
 
 def nul_padded(data: bytes) -> bytes:
@@ -194,6 +197,40 @@ def train_small(url: str, out: Path, epochs: int = 3) -> TrainingResult:
                              preset="small", seq_len=4, height=64, width=32, ids_per_batch=2,
                              tracklets_per_id=2, epochs=epochs, warmup_epochs=1, workers=1,
                              progress=False))
+
+
+def test_evaluation_leaves_bad_frames_and_unusable_tracklets_out_and_names_them(
+        small_mars: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Feature extraction for evaluation, embedding and search goes on past bad frames: one
+    damaged frame is left out of its tracklet's mean, a tracklet with no usable frame gets a
+    NaN row that ``usable_rows`` drops, and each frame is logged by name."""
+    data, store, _ = pack_locally(small_mars)
+    test = data.select(split="test")
+    one, every = [r for r in test if r.num_frames >= 3][:2]
+    model = VideoReIDNet(TINY).eval()
+    clean = extract_features(model, data, test, device=torch.device("cpu"), workers=0,
+                             progress=False)
+    damage_in_shard(data, store, one, 1)
+    for frame in range(every.num_frames):
+        damage_in_shard(data, store, every, frame)
+    with caplog.at_level(logging.WARNING, logger="training.features"):
+        features = extract_features(model, data, test, device=torch.device("cpu"), workers=0,
+                                    progress=False)
+    rows = {r.tracklet_id: i for i, r in enumerate(test)}
+    assert np.isnan(features[rows[every.tracklet_id]]).all()
+    others = [i for r, i in rows.items() if r not in (one.tracklet_id, every.tracklet_id)]
+    assert np.isfinite(features[others]).all()
+    np.testing.assert_allclose(features[others], clean[others], rtol=1e-5, atol=1e-6)
+    assert np.isfinite(features[rows[one.tracklet_id]]).all()
+    assert not np.allclose(features[rows[one.tracklet_id]], clean[rows[one.tracklet_id]])
+    assert f"frame 1 of tracklet {one.tracklet_id} in /mem/" in caplog.text
+    assert "left out of the tracklet's feature" in caplog.text
+    assert "CRC check" in caplog.text
+    assert f"{every.num_frames + 1 + 2} bad frame(s) left out, 1 tracklet(s) with no usable " \
+        "frame" in caplog.text
+    kept, records, left_out = usable_rows(features, test)
+    assert left_out == [every.tracklet_id]
+    assert len(kept) == len(records) == len(test) - 1 and np.isfinite(kept).all()
 
 
 @pytest.mark.cluster

@@ -18,6 +18,7 @@ and count.
 
 from __future__ import annotations
 
+import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
@@ -29,7 +30,7 @@ from torch.utils.data import Dataset
 
 from hadoop.fs.ranges import DEFAULT_MAX_GAP, coalesce
 from ingest.dataset import BadFrameError, ShardedDataset, TrackletRecord
-from training.data.decode import Decoder, FrameDecodeError, decode_frame, decode_frames
+from training.data.decode import Decoder, FrameDecodeError, decode_frame
 from training.data.rrs import all_frame_chunks, rrs_indices
 from training.data.transforms import AugmentConfig, eval_clip, to_tensor, train_clip
 from training.errors import TrainingError
@@ -197,14 +198,20 @@ def _with_remedy(bad: list[BadFrame], used: TrackletRecord, good: dict[int, np.n
 
 @dataclass(frozen=True)
 class TrackletChunks:
-    clips: Tensor  # (chunks, T, 3, H, W): every frame, in chunks of T
+    clips: Tensor  # (chunks, T, 3, H, W): every usable frame, in chunks of T (0 chunks: none)
     pid: int
     camid: int
     row: int  # the record's row in the index
+    bad_frames: tuple[BadFrame, ...] = ()  # frames left out of the tracklet's feature
 
 
 class EvalTracklets(Dataset[TrackletChunks]):
-    """Item i: all frames of test tracklet i in chunks of T, for feature extraction."""
+    """Item i: all frames of test tracklet i in chunks of T, for feature extraction.
+
+    As in training, a bad frame does not end the run: it is left out of the tracklet's feature
+    and named in the item's ``bad_frames``; a tracklet none of whose frames can be used comes
+    back with no chunks, for the caller to leave out and report. A tracklet whose bytes fail
+    the index's CRC but whose frames decode is used, and reported as one bad "frame" -1."""
 
     def __init__(self, data: ShardedDataset, records: list[TrackletRecord], seq_len: int,
                  augment: AugmentConfig, *, decoder: Decoder = "simplejpeg") -> None:
@@ -219,9 +226,27 @@ class EvalTracklets(Dataset[TrackletChunks]):
 
     def __getitem__(self, index: int) -> TrackletChunks:
         record = self.records[index]
-        frames = decode_frames(self.data.read_frames(record), self.decoder)
-        return TrackletChunks(frame_chunks(frames, self.seq_len, self.augment), record.pid,
-                              record.camid, record.row)
+        every = range(record.num_frames)
+        span = self.data.frame_range(record, every)
+        data = self.data.read_span(span)
+        frames, bad = [], []
+        shard = self.data.shard_path(record)
+        if zlib.crc32(data) != record.crc32:
+            bad.append(BadFrame(record.tracklet_id, -1, shard, "the tracklet's bytes fail the "
+                                "index's CRC check", "its frames that decode are used"))
+        for frame in every:
+            try:
+                frames.append(decode_frame(self.data.cut_frame(record, frame, data, span.start),
+                                           self.decoder))
+            except (BadFrameError, FrameDecodeError) as exc:
+                reason = exc.reason if isinstance(exc, BadFrameError) else str(exc)
+                bad.append(BadFrame(record.tracklet_id, frame, shard, reason,
+                                    "left out of the tracklet's feature"))
+        if frames:
+            clips = frame_chunks(frames, self.seq_len, self.augment)
+        else:
+            clips = torch.empty((0, self.seq_len, 3, self.augment.height, self.augment.width))
+        return TrackletChunks(clips, record.pid, record.camid, record.row, tuple(bad))
 
 
 def frame_chunks(frames: list[np.ndarray], seq_len: int, augment: AugmentConfig) -> Tensor:
