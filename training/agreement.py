@@ -19,11 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
-from ingest.dataset import open_dataset
-from training.checkpoint import CheckpointStore
-from training.features import extract_features
+from training.evaluate import checkpoint_test_features
 from training.gallery import FeatureGallery
 from training.metrics import JUNK_PID, Metric, distance_matrix, mars_split, top_k_matches
 from training.search import SearchError, rank_gallery
@@ -54,11 +51,8 @@ def compare_with_evaluation(data_url: str, checkpoint_url: str, features_url: st
                             k: int = 20, metric: Metric = "cosine", chunk_rows: int = 4096,
                             workers: int = 2) -> Agreement:
     """Rank every query of ``data_url``'s test split both ways and count equal rankings."""
-    data = open_dataset(data_url)
-    test = data.select(split="test")
-    model = CheckpointStore(checkpoint_url).load_model()
-    features = extract_features(model, data, test, device=torch.device("cpu"),
-                                workers=workers, progress=False)
+    scored = checkpoint_test_features(data_url, checkpoint_url, workers=workers, progress=False)
+    test, features = scored.test, scored.features
     gallery = FeatureGallery(features_url)
     if gallery.meta().tracklet_ids != [r.tracklet_id for r in test]:
         raise SearchError(f"{features_url} does not hold {data_url}'s test tracklets in "

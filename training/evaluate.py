@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import torch
 
 from hadoop.cli import ArgumentParser, entry_point, non_negative_int
 from ingest.dataset import ShardedDataset, TrackletRecord, open_dataset
-from training.checkpoint import CheckpointStore
+from training.checkpoint import CheckpointInfo, CheckpointStore
 from training.data.decode import decode_frames
 from training.features import extract_features, usable_rows
 from training.metrics import (
@@ -41,20 +42,46 @@ from training.rerank import k_reciprocal_rerank
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "METRICS", "PROTOCOLS", "EvalProtocol", "EvaluationError", "MarsSplit", "Metric",
-    "ProtocolResult", "compute_cmc_map", "cosine_distance", "distance_matrix",
-    "euclidean_distance", "evaluate_checkpoint", "mars_split", "score_features",
-    "score_protocol", "scored_tracklets", "top_k_matches",
+    "METRICS",
+    "PROTOCOLS",
+    "EvalProtocol",
+    "EvaluationError",
+    "MarsSplit",
+    "Metric",
+    "ProtocolResult",
+    "TestFeatures",
+    "checkpoint_test_features",
+    "compute_cmc_map",
+    "cosine_distance",
+    "distance_matrix",
+    "euclidean_distance",
+    "evaluate_checkpoint",
+    "mars_split",
+    "score_features",
+    "score_protocol",
+    "scored_tracklets",
+    "top_k_matches",
 ]
 
-def evaluate_checkpoint(data_url: str, checkpoint_url: str, *, step: int | None = None,
-                        best: bool = False, metric: Metric = "cosine",
-                        feature: NeckFeature | None = None, rerank: bool = False,
-                        report: Path | None = None, ranked_queries: int = 4, workers: int = 2,
-                        device: str = "cpu", progress: bool = True,
-                        ) -> tuple[list[ProtocolResult], Path | None]:
-    """Score a checkpoint on a dataset's test split under both MARS protocols: the committed
-    one, the one of ``step`` (still kept), or the ``best`` one of an ``--eval-every`` run."""
+@dataclass(frozen=True)
+class TestFeatures:
+    """A checkpoint's features of a dataset's test tracklets, as evaluation scores them."""
+
+    data: ShardedDataset
+    info: CheckpointInfo  # the checkpoint the features came from
+    neck_feature: NeckFeature
+    test: list[TrackletRecord]  # the scored tracklets, in feature row order
+    features: np.ndarray  # (len(test), D) float32
+    left_out: list[str]  # test tracklets with no usable frame, not in ``test``
+
+
+def checkpoint_test_features(data_url: str, checkpoint_url: str, *, step: int | None = None,
+                             best: bool = False, feature: NeckFeature | None = None,
+                             workers: int = 2, device: str = "cpu", progress: bool = True,
+                             ) -> TestFeatures:
+    """Features of every usable test tracklet from the committed checkpoint, the one of
+    ``step`` (still kept), or the ``best`` one of an ``--eval-every`` run; evaluation and the
+    search agreement check (:mod:`training.agreement`) both start here."""
     data = open_dataset(data_url)
     store = CheckpointStore(checkpoint_url)
     if best:
@@ -74,8 +101,24 @@ def evaluate_checkpoint(data_url: str, checkpoint_url: str, *, step: int | None 
     features, test, left_out = usable_rows(features, test)
     if left_out:
         logger.warning("left out %d test tracklet(s) with no usable frame: %s", len(left_out),
-                    ", ".join(left_out[:10]) + (" ..." if len(left_out) > 10 else ""))
-    results, every, split = score_features(features, test, metric=metric, rerank=rerank)
+                       ", ".join(left_out[:10]) + (" ..." if len(left_out) > 10 else ""))
+    return TestFeatures(data, info, head.neck_feature, test, features, left_out)
+
+
+def evaluate_checkpoint(data_url: str, checkpoint_url: str, *, step: int | None = None,
+                        best: bool = False, metric: Metric = "cosine",
+                        feature: NeckFeature | None = None, rerank: bool = False,
+                        report: Path | None = None, ranked_queries: int = 4, workers: int = 2,
+                        device: str = "cpu", progress: bool = True,
+                        ) -> tuple[list[ProtocolResult], Path | None]:
+    """Score a checkpoint on a dataset's test split under both MARS protocols: the committed
+    one, the one of ``step`` (still kept), or the ``best`` one of an ``--eval-every`` run."""
+    scored = checkpoint_test_features(data_url, checkpoint_url, step=step, best=best,
+                                      feature=feature, workers=workers, device=device,
+                                      progress=progress)
+    data, info, test = scored.data, scored.info, scored.test
+    results, every, split = score_features(scored.features, test, metric=metric,
+                                           rerank=rerank)
     index = None
     if report is not None:
         pids = np.array([r.pid for r in test])
@@ -85,11 +128,11 @@ def evaluate_checkpoint(data_url: str, checkpoint_url: str, *, step: int | None 
         info_rows: dict[str, str | int | float | bool] = {
             "dataset": data_url, "checkpoint": checkpoint_url, "checkpoint step": info.step,
             "epochs trained": info.epoch, "distance": metric, "re-ranking": rerank,
-            "feature": head.neck_feature, "test tracklets": len(test),
-            "left out (no usable frame)": len(left_out)}
+            "feature": scored.neck_feature, "test tracklets": len(test),
+            "left out (no usable frame)": len(scored.left_out)}
         with tempfile.TemporaryDirectory() as tmp:
             log = None
-            csv = store.metrics_csv(info)
+            csv = CheckpointStore(checkpoint_url).metrics_csv(info)
             if csv is not None:
                 log = Path(tmp) / "metrics.csv"
                 log.write_bytes(csv)
