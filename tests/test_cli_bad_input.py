@@ -90,6 +90,8 @@ BAD_INPUT: list[tuple[Main, list[str], str]] = [
     (experiments.main, ["--data", NOWHERE, "--out", "x", "--ids-per-batch", "1"],
      "argument --ids-per-batch: must be an integer >= 2, not 1"),
     (experiments.main, ["--data", NOWHERE, "--out", "x", "--epochs", "0"], "argument --epochs"),
+    (experiments.main, ["--data", NOWHERE, "--out", "x", "--seeds", "0", "-1"],
+     "argument --seeds: must be an integer >= 0, not -1"),
     (experiments.main, ["--data", NOWHERE, "--out", "x", "--microbatches", "3"],
      "--microbatches 3 must split the batch of 8 clips"),
     (export.main, ["--checkpoint", NOWHERE, "--out", "m.pt", "--check-clips", "0"],

@@ -1,12 +1,16 @@
 """The paper's experiment (its Tables I-IV) in shape: stages x batch sizes -> epoch time, R1, mAP.
 
-For every number of pipeline stages K and every identities-per-batch P, one torchrun job trains
-the same model from the same seed for the same number of epochs on the dataset, then the
-checkpoint is evaluated under both MARS protocols. The table goes into the report directory
+For every number of pipeline stages K, every identities-per-batch P and every seed, one torchrun
+job trains the model for the same number of epochs on the dataset, then the checkpoint is
+evaluated under both MARS protocols. The table goes into the report directory
 (experiments.md, experiments.json, experiments.html):
 
     python -m training.experiments --data hdfs://127.0.0.10:8020/reid/demo \\
         --stages 1 2 3 --ids-per-batch 4 8 --epochs 20 --out reports/demo/experiments
+
+With several ``--seeds`` each configuration is trained once per seed and the table gives the
+mean, the standard deviation and the worst seed of R1 and mAP: a recipe is only as good as its
+worst seed, since a seed stands for the floating-point differences between machines too.
 
 Extra flags after ``--`` go to ``training.train`` unchanged (model preset, frame size, ...).
 """
@@ -18,6 +22,7 @@ import csv
 import html
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,7 +30,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from hadoop.cli import ArgumentParser, entry_point, positive_int
+from hadoop.cli import ArgumentParser, entry_point, non_negative_int, positive_int
 from hadoop.fs import atomic_write, resolve
 from training.errors import TrainingError
 from training.evaluate import evaluate_checkpoint
@@ -36,33 +41,39 @@ from training.train import PK, microbatch_problem
 class Cell:
     stages: int
     ids_per_batch: int
+    seed: int
     batch_clips: int
     epochs: int
     epoch_s: float  # wall seconds per epoch after the first (start-up excluded)
     clips_per_s: float
+    wall_s: float  # training (torchrun start to end) and evaluation of this cell
     r1_standard: float
     map_standard: float
     r1_official: float
     map_official: float
 
 
-def run_cell(data: str, stages: int, ids: int, args: argparse.Namespace, work: Path) -> Cell:
+def run_cell(data: str, stages: int, ids: int, seed: int, args: argparse.Namespace,
+             work: Path) -> Cell:
     """Train (torchrun, ``stages`` processes) and evaluate one configuration."""
-    checkpoint = f"{data.rstrip('/')}-runs/experiments/k{stages}-p{ids}"
+    began = time.monotonic()
+    name = f"k{stages}-p{ids}-s{seed}"
+    checkpoint = f"{data.rstrip('/')}-runs/experiments/{name}"
     fs, path = resolve(checkpoint)
     if fs.exists(path):
         fs.delete(path, recursive=True)  # every cell trains from scratch
-    out = work / f"k{stages}-p{ids}"
+    out = work / name
     command = [sys.executable, "-m", "training.launch", "--standalone",
                "--nproc-per-node", str(stages), "-m", "training.train", "--data", data,
                "--stages", str(stages), "--microbatches", str(args.microbatches),
                "--ids-per-batch", str(ids), "--tracklets-per-id", str(args.tracklets_per_id),
-               "--epochs", str(args.epochs), "--checkpoint", checkpoint, "--out", str(out),
+               "--epochs", str(args.epochs), "--seed", str(seed), "--checkpoint", checkpoint,
+               "--out", str(out),
                "--checkpoint-every", "100000", "--no-progress", *args.train_args]
-    print(f"==> K={stages} P={ids}: {' '.join(command[2:])}", flush=True)
+    print(f"==> K={stages} P={ids} seed {seed}: {' '.join(command[2:])}", flush=True)
     done = subprocess.run(command, check=False, env={**os.environ, "OMP_NUM_THREADS": "1"})
     if done.returncode != 0:
-        raise TrainingError(f"training K={stages} P={ids} failed with exit code "
+        raise TrainingError(f"training K={stages} P={ids} seed {seed} failed with exit code "
                             f"{done.returncode} (its output is above)")
     with (out / "metrics.csv").open() as handle:
         rows = list(csv.DictReader(handle))
@@ -75,29 +86,76 @@ def run_cell(data: str, stages: int, ids: int, args: argparse.Namespace, work: P
     batch = ids * args.tracklets_per_id
     results, _ = evaluate_checkpoint(data, checkpoint, progress=False)
     by = {r.protocol: r for r in results}
-    return Cell(stages=stages, ids_per_batch=ids, batch_clips=batch, epochs=len(epochs),
-                epoch_s=epoch_s, clips_per_s=batch * len(rows) / ends[epochs[-1]],
+    return Cell(stages=stages, ids_per_batch=ids, seed=seed, batch_clips=batch,
+                epochs=len(epochs), epoch_s=epoch_s,
+                clips_per_s=batch * len(rows) / ends[epochs[-1]],
+                wall_s=time.monotonic() - began,
                 r1_standard=by["standard"].rank(1), map_standard=by["standard"].mAP,
                 r1_official=by["official"].rank(1), map_official=by["official"].mAP)
 
 
+@dataclass(frozen=True)
+class Spread:
+    """One figure over seeds: mean, (population) standard deviation, worst and best."""
+
+    mean: float
+    std: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, values: list[float]) -> Spread:
+        return cls(statistics.fmean(values), statistics.pstdev(values), min(values),
+                   max(values))
+
+    def __str__(self) -> str:
+        return f"{self.mean:.3f} ± {self.std:.3f} (min {self.low:.3f})"
+
+
+def seed_spreads(cells: list[Cell]) -> dict[tuple[int, int], dict[str, Spread]]:
+    """(stages, batch clips) -> figure -> its spread over the cells' seeds."""
+    groups: dict[tuple[int, int], list[Cell]] = {}
+    for cell in cells:
+        groups.setdefault((cell.stages, cell.batch_clips), []).append(cell)
+    figures = ("r1_standard", "map_standard", "r1_official", "map_official", "wall_s")
+    return {key: {f: Spread.of([getattr(c, f) for c in group]) for f in figures}
+            for key, group in groups.items()}
+
+
 def tables(cells: list[Cell]) -> str:
-    """Markdown in the paper's layout: one row per batch size, one column group per K."""
+    """Markdown in the paper's layout: one row per batch size, one column group per K; with
+    several seeds, each figure is its mean ± standard deviation (and worst seed), and one line
+    per cell follows."""
     stages = sorted({c.stages for c in cells})
     batches = sorted({c.batch_clips for c in cells})
-    find = {(c.stages, c.batch_clips): c for c in cells}
+    seeds = sorted({c.seed for c in cells})
+    epoch_s = {(c.stages, c.batch_clips): c.epoch_s for c in cells}
+    spreads = seed_spreads(cells)
     head = "| batch (clips) | " + " | ".join(
         f"K={k} s/epoch | K={k} R1 | K={k} mAP" for k in stages) + " |"
     rule = "|---|" + "---|---|---|" * len(stages)
-    lines = ["Time per epoch and accuracy (R1 / mAP under the standard protocol; official in "
-             "experiments.json)", "", head, rule]
+    over = f" over seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else ""
+    lines = [f"Time per epoch and accuracy{over} (R1 / mAP under the standard protocol; "
+             "official in experiments.json)", "", head, rule]
     for batch in batches:
         cols = []
         for k in stages:
-            c = find.get((k, batch))
-            cols.append("- | - | -" if c is None else
-                        f"{c.epoch_s:.1f} | {c.r1_standard:.3f} | {c.map_standard:.3f}")
+            spread = spreads.get((k, batch))
+            if spread is None:
+                cols.append("- | - | -")
+            elif len(seeds) > 1:
+                cols.append(f"{epoch_s[k, batch]:.1f} | {spread['r1_standard']} | "
+                            f"{spread['map_standard']}")
+            else:
+                cols.append(f"{epoch_s[k, batch]:.1f} | {spread['r1_standard'].mean:.3f} | "
+                            f"{spread['map_standard'].mean:.3f}")
         lines.append(f"| {batch} | " + " | ".join(cols) + " |")
+    if len(seeds) > 1:
+        lines += ["", "| K | batch | seed | R1 | mAP | official R1 | official mAP | wall s |",
+                  "|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {c.stages} | {c.batch_clips} | {c.seed} | {c.r1_standard:.3f} | "
+                  f"{c.map_standard:.3f} | {c.r1_official:.3f} | {c.map_official:.3f} | "
+                  f"{c.wall_s:.0f} |" for c in cells]
     return "\n".join(lines) + "\n"
 
 
@@ -113,8 +171,12 @@ def write_outputs(out: Path, cells: list[Cell], info: dict[str, object]) -> None
             f"<table border=1 cellpadding=4><tr>{header}</tr>{rows}</table>"
             f"<pre>{html.escape(text)}</pre>")
     for name, content in (("experiments.md", text), ("experiments.html", page),
-                          ("experiments.json", json.dumps({"info": info, "cells": [
-                              asdict(c) for c in cells]}, indent=2))):
+                          ("experiments.json", json.dumps({
+                              "info": info, "cells": [asdict(c) for c in cells],
+                              "over_seeds": [{"stages": k, "batch_clips": b, **{
+                                  f: asdict(s) for f, s in figures.items()}}
+                                  for (k, b), figures in seed_spreads(cells).items()]},
+                              indent=2))):
         atomic_write(out / name, content)
 
 
@@ -127,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracklets-per-id", type=PK, default=2)
     parser.add_argument("--microbatches", type=positive_int, default=2)
     parser.add_argument("--epochs", type=positive_int, default=20)
+    parser.add_argument("--seeds", type=non_negative_int, nargs="+", default=[0],
+                        help="train every configuration once per seed; the table gives mean, "
+                        "spread and worst seed")
     parser.add_argument("--out", type=Path, required=True, help="report directory")
     parser.add_argument("train_args", nargs="*", help="after --: flags for training.train")
     args = parser.parse_args(argv)
@@ -139,11 +204,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="experiments-") as tmp:
         for ids in args.ids_per_batch:
             for stages in args.stages:
-                cell = run_cell(args.data, stages, ids, args, Path(tmp))
-                print(f"    {cell}", flush=True)
-                cells.append(cell)
-    info = {"data": args.data, "epochs": args.epochs, "microbatches": args.microbatches,
-            "tracklets_per_id": args.tracklets_per_id, "train_args": args.train_args,
+                for seed in args.seeds:
+                    cell = run_cell(args.data, stages, ids, seed, args, Path(tmp))
+                    print(f"    {cell}", flush=True)
+                    cells.append(cell)
+    info = {"data": args.data, "epochs": args.epochs, "seeds": args.seeds,
+            "microbatches": args.microbatches, "tracklets_per_id": args.tracklets_per_id,
+            "train_args": args.train_args,
             "cpu_cores": len(os.sched_getaffinity(0)), "seconds": round(time.monotonic() - began)}
     write_outputs(args.out, cells, info)
     print(tables(cells))
