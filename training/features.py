@@ -22,6 +22,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ingest.dataset import ShardedDataset, TrackletRecord
+from training.cpu import flush_denormals
 from training.data.clips import EvalTracklets, TrackletChunks, frame_chunks
 from training.data.transforms import AugmentConfig
 from training.model import VideoReIDNet
@@ -40,6 +41,7 @@ def extract_features(model: VideoReIDNet, data: ShardedDataset,
                      workers: int = 2, max_clips: int = 32, progress: bool = True) -> np.ndarray:
     """(len(records), D) float32 features in ``records`` order; NaN rows for tracklets with
     no usable frame."""
+    flush_denormals()
     config = model.config
     height, width = config.frame_size
     dataset = EvalTracklets(data, list(records), config.seq_len,
@@ -101,6 +103,7 @@ def frames_feature(model: VideoReIDNet, frames: list[np.ndarray], *, device: tor
                    max_clips: int = 32) -> np.ndarray:
     """(D,) float32 feature of one tracklet given as decoded HxWx3 RGB frames (e.g. person
     crops from footage that is in no dataset), computed as ``extract_features`` does."""
+    flush_denormals()
     height, width = model.config.frame_size
     clips = frame_chunks(frames, model.config.seq_len, AugmentConfig(height=height, width=width))
     model = model.eval().to(device)

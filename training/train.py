@@ -49,6 +49,7 @@ from hadoop.siteconf import host_port
 from hadoop.topology import load_rack_table
 from ingest.dataset import ShardedDataset, TrackletRecord, open_dataset
 from training.checkpoint import BestCheckpoint, CheckpointInfo, CheckpointStore
+from training.cpu import flush_denormals, share_cores
 from training.data.clips import ClipBatch, TrainClips, collate_clips
 from training.data.locality import identity_racks
 from training.data.sampler import PKSampler
@@ -145,11 +146,9 @@ def train(config: TrainConfig) -> TrainingResult:
     """Run (or resume) a training job on this rank; a collective over torchrun's ranks."""
     began = time.monotonic()
     device = torch.device(config.device)
-    if device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
-        # share the cores among this node's ranks: oversubscribed OpenMP threads spin-wait
-        # and can turn a 0.1 s step into seconds
-        ranks_here = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-        torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // ranks_here))
+    flush_denormals()
+    if device.type == "cpu":
+        share_cores(int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
     data = open_dataset(config.data)
     records = data.select(split="train")
     if not records:
