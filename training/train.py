@@ -110,6 +110,7 @@ class TrainConfig:
     device: str = "cpu"
     rack_aware: bool = False
     erase_p: float = 0.5
+    light_jitter: float = 0.0
     label_smoothing: float = NVAN.label_smoothing
     progress: bool = True
     progress_every: float = EVERY_S  # seconds between progress lines without a terminal
@@ -155,7 +156,8 @@ def train(config: TrainConfig) -> TrainingResult:
         raise TrainingError(f"{config.data} has no training tracklets")
     clips = TrainClips(data, records, config.seq_len,
                        AugmentConfig(height=config.height, width=config.width,
-                                     erase_p=config.erase_p), seed=config.seed)
+                                     erase_p=config.erase_p, light=config.light_jitter),
+                       seed=config.seed)
     model_config = ModelConfig(num_classes=clips.num_classes, seq_len=config.seq_len,
                                preset=config.preset, pretrained=config.pretrained,  # type: ignore[arg-type]
                                frame_size=(config.height, config.width))
@@ -395,6 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decay-epochs", type=positive_int, default=d.decay_epochs,
                    help="x0.1 learning rate every this many epochs")
     p.add_argument("--erase-p", type=fraction, default=d.erase_p, help="random erasing chance")
+    p.add_argument("--light-jitter", type=fraction_below_one, default=d.light_jitter,
+                   help="each training clip's brightness x U(1 +- this), each colour channel "
+                   "also x U(1 +- this / 2): invariance to the cameras' lighting (0: off)")
     p.add_argument("--label-smoothing", type=fraction_below_one, default=d.label_smoothing,
                    help="label smoothing of the identity cross-entropy")
     p.add_argument("--checkpoint-every", type=positive_int, default=d.checkpoint_every,

@@ -230,7 +230,8 @@ def test_evaluation_leaves_bad_frames_and_unusable_tracklets_out_and_names_them(
         "frame" in caplog.text
     kept, records, left_out = usable_rows(features, test)
     assert left_out == [every.tracklet_id]
-    assert len(kept) == len(records) == len(test) - 1 and np.isfinite(kept).all()
+    assert len(kept) == len(records) == len(test) - 1
+    assert np.isfinite(kept).all()
 
 
 @pytest.mark.cluster

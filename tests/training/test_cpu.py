@@ -1,4 +1,4 @@
-"""CPU arithmetic settings: subnormal floats are flushed to zero in a process that runs the model."""
+"""CPU arithmetic: subnormal floats are flushed to zero in a process that runs the model."""
 
 from __future__ import annotations
 

@@ -11,7 +11,13 @@ import torch
 from ingest.dataset import TrackletRecord
 from training.data.rrs import all_frame_chunks, rrs_indices
 from training.data.sampler import PKSampler
-from training.data.transforms import AugmentConfig, eval_clip, train_clip
+from training.data.transforms import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    AugmentConfig,
+    eval_clip,
+    train_clip,
+)
 
 
 @pytest.mark.parametrize(("frames", "expected_test"), [
@@ -56,6 +62,31 @@ def test_augmentation_is_shared_by_all_frames_of_a_clip() -> None:
         assert (out == 0).all(dim=1).any()  # the erased rectangle is there
     assert len({o.sum().item() for o in outputs}) > 1  # and it varies between clips
     assert torch.allclose(eval_clip(clip, config), eval_clip(clip, config))
+
+
+def test_light_jitter_lights_the_whole_clip_within_its_range() -> None:
+    grey = torch.full((4, 3, 64, 32), 128, dtype=torch.uint8)
+    plain = AugmentConfig(height=64, width=32, pad=0, flip_p=0, erase_p=0)
+    lit = AugmentConfig(height=64, width=32, pad=0, flip_p=0, erase_p=0, light=0.2)
+    base = train_clip(grey, plain, np.random.default_rng(0))
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    gains = []
+    for seed in range(20):
+        out = train_clip(grey, lit, np.random.default_rng(seed))
+        assert torch.equal(out, out[:1, :, :1, :1].expand_as(out))  # one draw for the clip
+        gains.append((out * std + mean) / (base * std + mean))
+    per_channel = torch.stack([g[0, :, 0, 0] for g in gains])
+    assert per_channel.min() >= 0.8 * 0.9 - 1e-5
+    assert per_channel.max() <= 1.2 * 1.1 + 1e-5
+    assert (per_channel[:, 0] != per_channel[:, 1]).any()  # a colour cast, not only brightness
+    # off (the default) draws nothing: clips are those of earlier versions for the same seed
+    assert torch.equal(train_clip(grey, plain, np.random.default_rng(3)),
+                       train_clip(grey, AugmentConfig(height=64, width=32, pad=0, flip_p=0,
+                                                      erase_p=0, light=0.0),
+                                  np.random.default_rng(3)))
+    with pytest.raises(ValueError, match="light jitter"):
+        AugmentConfig(light=1.5)
 
 
 def records(counts: dict[int, int]) -> list[TrackletRecord]:

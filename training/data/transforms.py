@@ -2,8 +2,9 @@
 
 A tracklet's frames show one person moving; flipping or cropping frames independently would
 teach the temporal layers (the non-local blocks) noise. Training: resize, horizontal flip, pad +
-random crop, normalise, random erasing (one rectangle for the clip). Evaluation: resize and
-normalise only. Built on torchvision's v2 functional ops, which take (T, 3, H, W) batches.
+random crop, light jitter (a brightness and colour cast for the clip, as another camera would
+light the person), normalise, random erasing (one rectangle for the clip). Evaluation: resize
+and normalise only. Built on torchvision's v2 functional ops, which take (T, 3, H, W) batches.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ class AugmentConfig:
     erase_p: float = 0.5
     erase_area: tuple[float, float] = (0.02, 0.4)
     erase_ratio: tuple[float, float] = (0.3, 3.3)
+    light: float = 0.0  # brightness x U(1 +- light), each channel also x U(1 +- light / 2)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.light < 1:
+            raise ValueError(f"light jitter must be in [0, 1), got {self.light}")
 
 
 def to_tensor(frames: list[np.ndarray]) -> Tensor:
@@ -52,7 +58,12 @@ def train_clip(frames: Tensor, config: AugmentConfig, rng: np.random.Generator) 
         top = int(rng.integers(0, 2 * config.pad + 1))
         left = int(rng.integers(0, 2 * config.pad + 1))
         clip = tvf.crop(clip, top, left, config.height, config.width)
-    clip = tvf.normalize(clip.float().div_(255), IMAGENET_MEAN, IMAGENET_STD)
+    clip = clip.float().div_(255)
+    if config.light:
+        gain = rng.uniform(1 - config.light, 1 + config.light) * rng.uniform(
+            1 - config.light / 2, 1 + config.light / 2, size=3)
+        clip = clip.mul_(torch.as_tensor(gain, dtype=torch.float32).view(1, 3, 1, 1)).clamp_(0, 1)
+    clip = tvf.normalize(clip, IMAGENET_MEAN, IMAGENET_STD)
     if rng.random() < config.erase_p:
         box = _erase_box(config, rng)
         if box is not None:
