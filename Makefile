@@ -49,7 +49,7 @@ $(SPARK_CDS): $(VENV_STAMP) spark_jobs/warmup.py spark_jobs/submit
 	@SPARK_LOCAL_IP=127.0.0.1 spark_jobs/submit --build-class-archive
 
 demo: setup
-	@MARS="$(MARS)" bash scripts/demo.sh
+	@MARS="$(MARS)" SEED="$(SEED)" bash scripts/demo.sh
 
 test: setup lint typecheck java-test pytest
 
