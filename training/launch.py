@@ -12,6 +12,10 @@ on that socket's address alone. So ``--standalone`` and ``--rdzv-backend c10d`` 
 jobs reach the cluster from (:func:`hadoop.netaddr.job_address`: loopback on the local cluster)
 or, for several hosts, the endpoint's. The workers' gloo/NCCL sockets get that address's
 interface (``GLOO_SOCKET_IFNAME``/``NCCL_SOCKET_IFNAME``) unless the environment names one.
+
+A worker that fails has said why on stderr (a user error is one ``error:`` line); the launcher
+then adds one line naming the failed ranks, not torchrun's traceback and table, and exits with
+the first failed worker's exit code (2 for a user error; 128 + N for a worker killed by signal N).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import uuid
 from datetime import timedelta
 
 import torch.distributed as dist
+from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.elastic.rendezvous import (
     RendezvousHandler,
     RendezvousParameters,
@@ -128,7 +133,20 @@ def torchrun_args(argv: list[str], address: str) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> None:
+def failure_summary(exc: ChildFailedError) -> tuple[str, int]:
+    """One line naming every failed rank, and the exit code the launcher should end with."""
+    rank, first = exc.get_first_failure()
+    parts = []
+    for failed_rank, failure in sorted(exc.failures.items()):
+        how = (f"killed by signal {-failure.exitcode}" if failure.exitcode < 0
+               else f"exit code {failure.exitcode}")
+        parts.append(f"rank {failed_rank} (pid {failure.pid}) {how}")
+    code = 128 - first.exitcode if first.exitcode < 0 else first.exitcode or 1
+    return (f"error: {exc.name}: {len(exc.failures)} worker(s) failed: {'; '.join(parts)} "
+            f"(first: rank {rank}; its own message is above)", code)
+
+
+def main(argv: list[str] | None = None) -> int:
     address = job_address()
     args = torchrun_args(sys.argv[1:] if argv is None else argv, address)
     interface = interface_of(address)
@@ -136,8 +154,14 @@ def main(argv: list[str] | None = None) -> None:
         for name in ("GLOO_SOCKET_IFNAME", "NCCL_SOCKET_IFNAME"):
             os.environ.setdefault(name, interface)
     rendezvous_handler_registry.register(BACKEND, create_handler)
-    run(args)
+    try:
+        run(args)
+    except ChildFailedError as exc:
+        line, code = failure_summary(exc)
+        print(line, file=sys.stderr)
+        return code
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -73,3 +73,20 @@ def test_standalone_and_c10d_move_onto_the_bound_backend() -> None:
 
 def test_loopback_addresses_are_on_lo() -> None:
     assert interface_of("127.0.0.1") == interface_of("127.0.0.21") == "lo"
+
+
+def test_a_failed_worker_ends_the_launch_with_its_code_and_no_traceback(tmp_path: Path) -> None:
+    script = tmp_path / "fails.py"
+    script.write_text("import os, sys\n"
+                      "print(f'error: bad input on rank {os.environ[\"RANK\"]}', file=sys.stderr)\n"
+                      "sys.exit(2)\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "training.launch", "--standalone", "--nproc-per-node", "2",
+         str(script)], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    assert "error: bad input on rank 0" in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: {script}: 2 worker(s) failed: rank 0 (pid "), last
+    assert "exit code 2; rank 1 (pid " in last
