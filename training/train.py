@@ -135,7 +135,7 @@ CHANGEABLE_ON_RESUME = frozenset({"stages", "schedule", "workers", "checkpoint_e
 @dataclass(frozen=True)
 class TrainingResult:
     steps: int
-    epochs: int
+    epochs: float  # steps / steps per epoch: a run stopped by --max-steps ends mid-epoch
     seconds: float
     last: StepStats | None
     checkpoint: CheckpointInfo | None
@@ -245,7 +245,7 @@ def train(config: TrainConfig) -> TrainingResult:
     progress.close()
     scalars.close()
     bad_frames = _total(bad_frames, engine)
-    return TrainingResult(steps=step, epochs=-(-step // steps_per_epoch),
+    return TrainingResult(steps=step, epochs=step / steps_per_epoch,
                           seconds=time.monotonic() - began, last=last, checkpoint=committed,
                           bad_frames=bad_frames,
                           best=evaluator.best if evaluator is not None else None)
@@ -513,8 +513,8 @@ def main(argv: list[str] | None = None) -> int:
     if int(os.environ.get("RANK", "0")) == 0 and result.last is None:
         print(f"nothing to train: {config.checkpoint} is already at step {result.steps}")
     elif int(os.environ.get("RANK", "0")) == 0 and result.last is not None:
-        print(f"trained {result.steps} steps ({result.epochs} epochs) in {result.seconds:.0f} s;"
-              f" last loss {result.last.loss:.4f}; checkpoint "
+        print(f"trained {result.steps} steps ({result.epochs:.4g} epochs) in "
+              f"{result.seconds:.0f} s; last loss {result.last.loss:.4f}; checkpoint "
               f"{config.checkpoint} step {result.checkpoint.step if result.checkpoint else '-'};"
               f" metrics {config.out / 'metrics.csv'}; {result.bad_frames} bad frames "
               "skipped" + (" (each logged above)" if result.bad_frames else ""))
