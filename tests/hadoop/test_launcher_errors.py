@@ -18,6 +18,7 @@ import pytest
 
 from hadoop.cluster.launcher import _pids_with
 from hadoop.siteconf import CONF_DIR
+from hadoop.topology import LOOPBACK_NET_ENV
 
 ALT_NET = "127.0.1"
 
@@ -32,7 +33,8 @@ def alt_conf(tmp_path: Path, racks_text: str | None = None) -> Path:
 
 def launcher(conf: Path, run_dir: Path, *args: str,
              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environ = {**os.environ, "REID_NAMENODE_HOST": f"{ALT_NET}.10", **(env or {})}
+    environ = {**{k: v for k, v in os.environ.items() if k != LOOPBACK_NET_ENV},
+               "REID_NAMENODE_HOST": f"{ALT_NET}.10", **(env or {})}  # its own addresses
     return subprocess.run(
         [sys.executable, "-m", "hadoop.cluster", "--conf-dir", str(conf), "--run-dir",
          str(run_dir), *args], capture_output=True, text=True, env=environ, timeout=300)

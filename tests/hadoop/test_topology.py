@@ -9,7 +9,7 @@ import pytest
 
 from hadoop.errors import TopologyError
 from hadoop.siteconf import CONF_DIR, load_site
-from hadoop.topology import DEFAULT_RACK, load_rack_table
+from hadoop.topology import DEFAULT_RACK, LOOPBACK_NET_ENV, load_rack_table
 
 TABLE = load_rack_table(CONF_DIR / "racks.csv")
 
@@ -60,13 +60,15 @@ def test_site_files_point_hdfs_at_the_script() -> None:
     assert site["dfs.permissions.enabled"] == "true"
 
 
-def test_site_addresses_follow_the_environment() -> None:
+def test_site_addresses_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(LOOPBACK_NET_ENV, raising=False)  # the site files' defaults: racks.csv's
     site = load_site(CONF_DIR, {"REID_NAMENODE_HOST": "172.28.0.10", "REID_HOST": "172.28.0.11"})
     assert site["fs.defaultFS"] == "hdfs://172.28.0.10:8020"
     assert site["dfs.namenode.http-address"] == "172.28.0.10:9870"
     assert site["dfs.datanode.address"] == "172.28.0.11:9866"
     local = load_site(CONF_DIR, {})
-    assert local["dfs.namenode.rpc-address"] == f"{TABLE.namenode.local_ip}:8020"
+    table = load_rack_table(CONF_DIR / "racks.csv")
+    assert local["dfs.namenode.rpc-address"] == f"{table.namenode.local_ip}:8020"
 
 
 @pytest.mark.parametrize(("line", "message"), [
@@ -78,7 +80,9 @@ def test_site_addresses_follow_the_environment() -> None:
     ("Dn9,datanode,127.0.0.19,172.28.0.19,/rack1", "host name 'Dn9'"),
     ("nn3,namenode,127.0.0.19,172.28.0.19,/rack1", r"one namenode row \(two for the HA"),
 ])
-def test_bad_rack_tables_are_refused(tmp_path: Path, line: str, message: str) -> None:
+def test_bad_rack_tables_are_refused(tmp_path: Path, line: str, message: str,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(LOOPBACK_NET_ENV, raising=False)  # the lines name racks.csv's addresses
     path = tmp_path / "racks.csv"
     path.write_text((CONF_DIR / "racks.csv").read_text() + line + "\n")
     with pytest.raises(TopologyError, match=message) as info:
