@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import random
 import re
-import sys
 import tempfile
 import threading
 import time
@@ -35,13 +33,13 @@ from pathlib import Path
 
 from torch.utils.data import DataLoader
 
+from benchmarks.generated import ingest_generated
 from hadoop.cli import ArgumentParser, run
 from hadoop.cluster import LocalCluster
 from hadoop.cluster.launcher import Daemon
 from hadoop.fs import HdfsFS, StorageError
 from hadoop.fs.ranges import DEFAULT_MAX_GAP
 from ingest.dataset import ShardedDataset, open_dataset
-from ingest.synthetic import SyntheticConfig, generate
 from training.data.clips import TrainClips, collate_clips
 from training.data.sampler import PKSampler
 from training.data.transforms import AugmentConfig
@@ -161,23 +159,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ids, warmup, batches, probes = (16, 10, 120, 40) if args.quick else (40, 20, 400, 200)
 
-    from pyspark import SparkContext
-
-    from ingest.spark_ingest import IngestConfig, run_ingest
-
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     with tempfile.TemporaryDirectory(prefix="ha-bench-") as tmp:
         work = Path(tmp)
-        generate(work / "mars", SyntheticConfig(ids=ids, seed=9))
         single = LocalCluster(work / "cluster", profile="test")
         single.up()
         try:
-            sc = SparkContext("local[2]", "HA benchmark ingest")
-            run_ingest(sc, IngestConfig(source=str(work / "mars"),
-                                        dest=f"{single.namenode_url}/reid/ha-bench"))
-            sc.stop()
-            single_rate = throughput(open_dataset(f"{single.namenode_url}/reid/ha-bench"),
-                                     warmup, batches)
+            url = ingest_generated(work, single.namenode_url, "ha-bench", ids=ids)
+            single_rate = throughput(open_dataset(url), warmup, batches)
             single_rss = rss_mib(single)
         finally:
             single.down()

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from torch.utils.data import DataLoader
 
+from benchmarks.generated import ingest_generated
 from hadoop.cli import ArgumentParser, non_negative_int, run
 from hadoop.cluster import LocalCluster
 from hadoop.cluster.jmx import datanode_reads
@@ -28,7 +28,6 @@ from hadoop.errors import ClusterError
 from hadoop.fs import LocalFS, resolve
 from hadoop.fs.ranges import DEFAULT_MAX_GAP
 from ingest.dataset import ShardedDataset, open_dataset
-from ingest.synthetic import SyntheticConfig, generate
 from training.data.clips import TrainClips, collate_clips
 from training.data.decode import DECODERS
 from training.data.locality import identity_racks
@@ -145,21 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     # timed windows of >= 7 s: shorter ones swing widely on a 2-core box
     ids, warmup, batches, rounds = (24, 20, 250, 2) if args.quick else (80, 40, 600, 3)
 
-    from pyspark import SparkContext
-
-    from ingest.spark_ingest import IngestConfig, run_ingest
-
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     with tempfile.TemporaryDirectory(prefix="loader-bench-") as tmp:
         work = Path(tmp)
-        generate(work / "mars", SyntheticConfig(ids=ids, seed=9))
         cluster = LocalCluster(work / "cluster", profile="test")
         cluster.up()
         try:
-            sc = SparkContext("local[2]", "loader benchmark ingest")
-            url = f"{cluster.namenode_url}/reid/loader-bench"
-            run_ingest(sc, IngestConfig(source=str(work / "mars"), dest=url))
-            sc.stop()
+            url = ingest_generated(work, cluster.namenode_url, "loader-bench", ids=ids)
             hdfs = open_dataset(url)
             local = mirror(hdfs, work / "local")
             rows = []
