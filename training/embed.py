@@ -68,6 +68,7 @@ class FeatureCommit:
     preprocessing: dict[str, object]
     model_source: dict[str, object]
     seconds: float
+    flip_averaged: bool = False  # features are clip_features' (commits before it: plain)
 
     @classmethod
     def read(cls, fs: FileSystem, path: str) -> FeatureCommit:
@@ -119,7 +120,8 @@ def embed_dataset(data_url: str, exported: ExportedModel, *, split: str = "test"
     batches = dataset_batches(data)
     if fs.exists(f"{root}/{COMMIT}"):
         done = FeatureCommit.read(fs, f"{root}/{COMMIT}")
-        if done.fingerprint == exported.fingerprint and done.dataset_batches == batches:
+        if (done.fingerprint == exported.fingerprint and done.dataset_batches == batches
+                and done.flip_averaged):
             return EmbedResult(url, done.rows, False, time.monotonic() - began)
     records = data.select(split=split)
     if not records:
@@ -149,7 +151,7 @@ def embed_dataset(data_url: str, exported: ExportedModel, *, split: str = "test"
             dim=exported.preprocessing.feature_dim, rows=sum(rows), parts=parts,
             dataset=data_url, dataset_batches=batches,
             preprocessing=asdict(exported.preprocessing), model_source=exported.source,
-            seconds=round(time.monotonic() - began, 3))
+            seconds=round(time.monotonic() - began, 3), flip_averaged=True)
         fs.write_file(f"{root}/{COMMIT}", json.dumps(asdict(commit), indent=2).encode(),
                       overwrite=True)
         for status in fs.list(root):  # parts of an earlier run with another world size

@@ -6,6 +6,8 @@ chunks is averaged. Chunks of several tracklets are batched together up to ``max
 Evaluation, the gallery embedding and the search's queries all take their features from here,
 so they agree.
 
+Each chunk's feature is the mean of the chunk's and its mirror image's (:func:`clip_features`).
+
 A bad frame never ends an evaluation: it is left out of its tracklet's mean and logged by name.
 A tracklet with no usable frame gets a NaN row; :func:`usable_rows` leaves such tracklets out of
 scoring, and the callers report how many.
@@ -54,7 +56,7 @@ def extract_features(model: VideoReIDNet, data: ShardedDataset,
     tally = _BadTally()
     for positions, clips, sizes in _batches(tally.usable(enumerate(loader), features, bar),
                                             max_clips):
-        out = torch.cat([model(part.to(device)).float().cpu()
+        out = torch.cat([clip_features(model, part.to(device)).float().cpu()
                          for part in clips.split(max_clips)])
         for position, chunk in zip(positions, torch.split(out, sizes), strict=True):
             features[position] = chunk.mean(dim=0).numpy()
@@ -107,8 +109,17 @@ def frames_feature(model: VideoReIDNet, frames: list[np.ndarray], *, device: tor
     height, width = model.config.frame_size
     clips = frame_chunks(frames, model.config.seq_len, AugmentConfig(height=height, width=width))
     model = model.eval().to(device)
-    out = torch.cat([model(part.to(device)).float().cpu() for part in clips.split(max_clips)])
+    out = torch.cat([clip_features(model, part.to(device)).float().cpu()
+                     for part in clips.split(max_clips)])
     return out.mean(dim=0).numpy()
+
+
+def clip_features(model: VideoReIDNet, clips: torch.Tensor) -> torch.Tensor:
+    """The model's feature of each (T, 3, H, W) clip averaged with that of its mirror image
+    (test-time flip, fast-reid's ``TEST.FLIP``). Training flips clips at random, so to the model
+    a person and their mirror image are one identity; the average of the two is steadier than
+    either, and costs a second forward pass."""
+    return (model(clips) + model(clips.flip(-1))) / 2
 
 
 def _batches(items: Iterator[tuple[int, TrackletChunks]], max_clips: int

@@ -90,6 +90,9 @@ class FeatureGallery:
             raise EmbedError(f"no committed features at {self.url} ({COMMIT} does not exist; "
                              "run python -m training.embed)")
         self.commit = FeatureCommit.read(self.fs, f"{self.root}/{COMMIT}")
+        if not self.commit.flip_averaged:
+            raise EmbedError(f"{self.url} was embedded by an earlier version, without the "
+                             "test-time flip that queries get now: run training.embed again")
 
     @property
     def dim(self) -> int:
