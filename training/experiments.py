@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import html
+import io
 import json
 import os
 import statistics
@@ -32,6 +33,7 @@ from pathlib import Path
 
 from hadoop.cli import ArgumentParser, entry_point, non_negative_int, positive_int
 from hadoop.fs import atomic_write, resolve
+from training.checkpoint import CheckpointStore
 from training.errors import TrainingError
 from training.evaluate import evaluate_checkpoint
 from training.train import PK, microbatch_problem
@@ -46,7 +48,7 @@ class Cell:
     epochs: int
     epoch_s: float  # wall seconds per epoch after the first (start-up excluded)
     clips_per_s: float
-    wall_s: float  # training (torchrun start to end) and evaluation of this cell
+    wall_s: float  # training (torchrun start to end; --rescore: its log) and evaluation
     r1_standard: float
     map_standard: float
     r1_official: float
@@ -59,6 +61,8 @@ def run_cell(data: str, stages: int, ids: int, seed: int, args: argparse.Namespa
     began = time.monotonic()
     name = f"k{stages}-p{ids}-s{seed}"
     checkpoint = f"{data.rstrip('/')}-runs/experiments/{name}"
+    if args.rescore:
+        return _rescore(data, checkpoint, stages, ids, seed, args)
     fs, path = resolve(checkpoint)
     if fs.exists(path):
         fs.delete(path, recursive=True)  # every cell trains from scratch
@@ -77,6 +81,32 @@ def run_cell(data: str, stages: int, ids: int, seed: int, args: argparse.Namespa
                             f"{done.returncode} (its output is above)")
     with (out / "metrics.csv").open() as handle:
         rows = list(csv.DictReader(handle))
+    return _scored_cell(data, checkpoint, stages, ids, seed, args, rows,
+                        time.monotonic() - began)
+
+
+def _rescore(data: str, checkpoint: str, stages: int, ids: int, seed: int,
+             args: argparse.Namespace) -> Cell:
+    """Score the cell's stored run again (after a change to evaluation) without training it;
+    its time figures come from the metrics log stored with the checkpoint."""
+    store = CheckpointStore(checkpoint)
+    info = store.latest()
+    log = store.metrics_csv(info) if info is not None else None
+    if info is None or log is None:
+        raise TrainingError(f"--rescore: {checkpoint} holds no trained run with its metrics log "
+                            "to score; train the cell first (leave out --rescore)")
+    print(f"==> K={stages} P={ids} seed {seed}: scoring {checkpoint} step {info.step} again",
+          flush=True)
+    rows = list(csv.DictReader(io.StringIO(log.decode())))
+    return _scored_cell(data, checkpoint, stages, ids, seed, args, rows,
+                        float(rows[-1]["elapsed"]))
+
+
+def _scored_cell(data: str, checkpoint: str, stages: int, ids: int, seed: int,
+                 args: argparse.Namespace, rows: list[dict[str, str]], train_s: float) -> Cell:
+    """The cell from its training log and an evaluation of its checkpoint; ``train_s`` is the
+    training's wall time, to which the evaluation's is added."""
+    began = time.monotonic()
     ends: dict[int, float] = {}
     for row in rows:
         ends[int(row["epoch"])] = float(row["elapsed"])
@@ -89,7 +119,7 @@ def run_cell(data: str, stages: int, ids: int, seed: int, args: argparse.Namespa
     return Cell(stages=stages, ids_per_batch=ids, seed=seed, batch_clips=batch,
                 epochs=len(epochs), epoch_s=epoch_s,
                 clips_per_s=batch * len(rows) / ends[epochs[-1]],
-                wall_s=time.monotonic() - began,
+                wall_s=train_s + time.monotonic() - began,
                 r1_standard=by["standard"].rank(1), map_standard=by["standard"].mAP,
                 r1_official=by["official"].rank(1), map_official=by["official"].mAP)
 
@@ -189,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracklets-per-id", type=PK, default=2)
     parser.add_argument("--microbatches", type=positive_int, default=2)
     parser.add_argument("--epochs", type=positive_int, default=20)
+    parser.add_argument("--rescore", action="store_true",
+                        help="score the cells' runs already in HDFS again instead of training "
+                        "them (after a change to evaluation); times come from their logs")
     parser.add_argument("--seeds", type=non_negative_int, nargs="+", default=[0],
                         help="train every configuration once per seed; the table gives mean, "
                         "spread and worst seed")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
-from training.experiments import Cell, seed_spreads, tables
+import pytest
+
+from hadoop.cli import run
+from training.experiments import Cell, main, seed_spreads, tables
 
 
 def cell(stages: int, seed: int, r1: float, mean_ap: float) -> Cell:
@@ -33,3 +37,14 @@ def test_one_seed_keeps_the_plain_table() -> None:
     text = tables([cell(2, 0, 0.95, 0.90)])
     assert "±" not in text
     assert "| 32 | 10.0 | 0.950 | 0.900 |" in text
+
+
+def test_rescore_without_a_trained_run_names_the_checkpoint(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str],
+                                                            ) -> None:
+    data = tmp_path / "demo"
+    argv = ["--data", str(data), "--out", str(tmp_path / "out"), "--stages", "2",
+            "--ids-per-batch", "8", "--seeds", "1", "--rescore"]
+    assert run(main, argv) == 2
+    err = capsys.readouterr().err
+    assert f"--rescore: {data}-runs/experiments/k2-p8-s1 holds no trained run" in err
