@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -45,7 +44,6 @@ FEATURES_DIR = "features"
 COMMIT = "features.json"
 FORMAT = "reid-hdfs/features"
 ROW_GROUP = 8192  # rows per Parquet row group: the unit a search reads at a time
-log = logging.getLogger(__name__)
 
 
 class EmbedError(TrainingError):
@@ -131,10 +129,8 @@ def embed_dataset(data_url: str, exported: ExportedModel, *, split: str = "test"
     slice_records = [records[i] for i in mine]
     features = extract_features(exported.model, data, slice_records, device=torch.device(device),
                                 workers=workers, progress=progress and rank == 0)
-    features, slice_records, left_out = usable_rows(features, slice_records)
-    if left_out:
-        log.warning("rank %d leaves %d tracklet(s) with no usable frame out of the gallery, "
-                    "e.g. %s", rank, len(left_out), left_out[0])
+    features, slice_records, _ = usable_rows(features, slice_records,
+                                             f"rank {rank}'s part of the gallery")
     rows = [len(slice_records)] * world
     if world > 1:
         dist.all_gather_object(rows, len(slice_records))

@@ -6,7 +6,6 @@ The scoring itself lives in :mod:`training.metrics` and is re-exported here
 
 from __future__ import annotations
 
-import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,8 +37,6 @@ from training.metrics import (
 from training.model.units import Head, NeckFeature
 from training.report import RankedQuery, write_report
 from training.rerank import k_reciprocal_rerank
-
-logger = logging.getLogger(__name__)
 
 __all__ = [
     "METRICS",
@@ -98,10 +95,7 @@ def checkpoint_test_features(data_url: str, checkpoint_url: str, *, step: int | 
     test = scored_tracklets(data, data_url)
     features = extract_features(model, data, test, device=torch.device(device),
                                 workers=workers, progress=progress)
-    features, test, left_out = usable_rows(features, test)
-    if left_out:
-        logger.warning("left out %d test tracklet(s) with no usable frame: %s", len(left_out),
-                       ", ".join(left_out[:10]) + (" ..." if len(left_out) > 10 else ""))
+    features, test, left_out = usable_rows(features, test, "evaluation")
     return TestFeatures(data, info, head.neck_feature, test, features, left_out)
 
 

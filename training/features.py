@@ -89,14 +89,16 @@ class _BadTally:
                 bar.update(1)
 
 
-def usable_rows(features: np.ndarray, records: Sequence[TrackletRecord],
+def usable_rows(features: np.ndarray, records: Sequence[TrackletRecord], what: str,
                 ) -> tuple[np.ndarray, list[TrackletRecord], list[str]]:
     """``features`` and ``records`` without the tracklets that had no usable frame (NaN rows),
-    and those tracklets' ids."""
+    and those tracklets' ids, which are logged as left out of ``what``."""
     keep = ~np.isnan(features).any(axis=1)
     if keep.all():
         return features, list(records), []
     left_out = [r.tracklet_id for r, ok in zip(records, keep, strict=True) if not ok]
+    log.warning("%s leaves out %d tracklet(s) with no usable frame: %s", what, len(left_out),
+                ", ".join(left_out[:10]) + (" ..." if len(left_out) > 10 else ""))
     return features[keep], [r for r, ok in zip(records, keep, strict=True) if ok], left_out
 
 

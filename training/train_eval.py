@@ -127,10 +127,7 @@ class TrainEvaluator:
         features = np.zeros((len(self.test), arrays[0].shape[1]), dtype=np.float32)
         for rank, array in enumerate(arrays):
             features[rank::len(arrays)] = array
-        features, test, left_out = usable_rows(features, self.test)
-        if left_out:
-            logger.warning("step %d evaluation leaves out %d test tracklet(s) with no usable "
-                           "frame, e.g. %s", info.step, len(left_out), left_out[0])
+        features, test, _ = usable_rows(features, self.test, f"step {info.step} evaluation")
         results, _, _ = score_features(features, test)
         scores = scores_of(results)
         if self.best is None or _rank_key(scores) > _rank_key(self.best.scores):

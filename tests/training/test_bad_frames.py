@@ -228,8 +228,10 @@ def test_evaluation_leaves_bad_frames_and_unusable_tracklets_out_and_names_them(
     assert "CRC check" in caplog.text
     assert f"{every.num_frames + 1 + 2} bad frame(s) left out, 1 tracklet(s) with no usable " \
         "frame" in caplog.text
-    kept, records, left_out = usable_rows(features, test)
+    kept, records, left_out = usable_rows(features, test, "evaluation")
     assert left_out == [every.tracklet_id]
+    assert f"evaluation leaves out 1 tracklet(s) with no usable frame: {every.tracklet_id}" \
+        in caplog.text
     assert len(kept) == len(records) == len(test) - 1
     assert np.isfinite(kept).all()
 
