@@ -19,6 +19,7 @@ and count.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
@@ -145,17 +146,7 @@ class TrainClips(Dataset[ClipSample]):
 
     def _decode(self, record: TrackletRecord, frames: list[int], data: bytes, data_start: int,
                 ) -> tuple[dict[int, np.ndarray], list[BadFrame]]:
-        """The frames of ``record`` that decode, by index, and the ones that do not."""
-        good, bad = {}, []
-        for index in frames:
-            try:
-                good[index] = decode_frame(self.data.cut_frame(record, index, data, data_start),
-                                           self.decoder)
-            except (BadFrameError, FrameDecodeError) as exc:
-                reason = exc.reason if isinstance(exc, BadFrameError) else str(exc)
-                bad.append(BadFrame(record.tracklet_id, index, self.data.shard_path(record),
-                                    reason, remedy=""))
-        return good, bad
+        return decode_usable(self.data, record, frames, data, data_start, self.decoder)
 
     def _stand_in(self, record: TrackletRecord, rng: np.random.Generator, bad: list[BadFrame],
                   ) -> tuple[TrackletRecord, list[int], dict[int, np.ndarray], list[BadFrame]]:
@@ -176,6 +167,22 @@ class TrainClips(Dataset[ClipSample]):
         raise UnreadableIdentityError(
             f"{self.data.url}: no frame of identity {record.pid}'s {len(same)} training "
             f"tracklets could be used, e.g. {(bad + more)[0]}")
+
+
+def decode_usable(data: ShardedDataset, record: TrackletRecord, frames: Sequence[int],
+                  blob: bytes, blob_start: int, decoder: Decoder,
+                  ) -> tuple[dict[int, np.ndarray], list[BadFrame]]:
+    """The ``frames`` of ``record`` that decode out of ``blob`` (shard bytes from
+    ``blob_start``), by index, and the ones that do not (no remedy said yet)."""
+    good, bad = {}, []
+    for index in frames:
+        try:
+            good[index] = decode_frame(data.cut_frame(record, index, blob, blob_start), decoder)
+        except (BadFrameError, FrameDecodeError) as exc:
+            reason = exc.reason if isinstance(exc, BadFrameError) else str(exc)
+            bad.append(BadFrame(record.tracklet_id, index, data.shard_path(record), reason,
+                                remedy=""))
+    return good, bad
 
 
 def _nearest(good: dict[int, np.ndarray], index: int) -> int:
@@ -229,21 +236,14 @@ class EvalTracklets(Dataset[TrackletChunks]):
         every = range(record.num_frames)
         span = self.data.frame_range(record, every)
         data = self.data.read_span(span)
-        frames, bad = [], []
-        shard = self.data.shard_path(record)
+        good, failed = decode_usable(self.data, record, every, data, span.start, self.decoder)
+        bad = [replace(frame, remedy="left out of the tracklet's feature") for frame in failed]
         if zlib.crc32(data) != record.crc32:
-            bad.append(BadFrame(record.tracklet_id, -1, shard, "the tracklet's bytes fail the "
-                                "index's CRC check", "its frames that decode are used"))
-        for frame in every:
-            try:
-                frames.append(decode_frame(self.data.cut_frame(record, frame, data, span.start),
-                                           self.decoder))
-            except (BadFrameError, FrameDecodeError) as exc:
-                reason = exc.reason if isinstance(exc, BadFrameError) else str(exc)
-                bad.append(BadFrame(record.tracklet_id, frame, shard, reason,
-                                    "left out of the tracklet's feature"))
-        if frames:
-            clips = frame_chunks(frames, self.seq_len, self.augment)
+            bad.insert(0, BadFrame(record.tracklet_id, -1, self.data.shard_path(record),
+                                   "the tracklet's bytes fail the index's CRC check",
+                                   "its frames that decode are used"))
+        if good:
+            clips = frame_chunks(list(good.values()), self.seq_len, self.augment)
         else:
             clips = torch.empty((0, self.seq_len, 3, self.augment.height, self.augment.width))
         return TrackletChunks(clips, record.pid, record.camid, record.row, tuple(bad))
