@@ -65,6 +65,7 @@ class TestFeatures:
     """A checkpoint's features of a dataset's test tracklets, as evaluation scores them."""
 
     data: ShardedDataset
+    store: CheckpointStore
     info: CheckpointInfo  # the checkpoint the features came from
     neck_feature: NeckFeature
     test: list[TrackletRecord]  # the scored tracklets, in feature row order
@@ -96,7 +97,7 @@ def checkpoint_test_features(data_url: str, checkpoint_url: str, *, step: int | 
     features = extract_features(model, data, test, device=torch.device(device),
                                 workers=workers, progress=progress)
     features, test, left_out = usable_rows(features, test, "evaluation")
-    return TestFeatures(data, info, head.neck_feature, test, features, left_out)
+    return TestFeatures(data, store, info, head.neck_feature, test, features, left_out)
 
 
 def evaluate_checkpoint(data_url: str, checkpoint_url: str, *, step: int | None = None,
@@ -126,7 +127,7 @@ def evaluate_checkpoint(data_url: str, checkpoint_url: str, *, step: int | None 
             "left out (no usable frame)": len(scored.left_out)}
         with tempfile.TemporaryDirectory() as tmp:
             log = None
-            csv = CheckpointStore(checkpoint_url).metrics_csv(info)
+            csv = scored.store.metrics_csv(info)
             if csv is not None:
                 log = Path(tmp) / "metrics.csv"
                 log.write_bytes(csv)
