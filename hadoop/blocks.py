@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import time
+import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +26,11 @@ from hadoop.errors import ClusterError
 from hadoop.siteconf import host_port, namenode_http, namenode_url
 
 _DATANODE_WEB_PORT_KEY = "infoPort"
+# How long a nameservice may have no active NameNode (a failover takes seconds) before a
+# block-location request gives up; the wait is logged.
+ACTIVE_WAIT_S = 90.0
+_REPORT_S = 10.0
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -63,12 +72,16 @@ def _get(url: str, timeout: float = 60.0) -> bytes:
         raise ClusterError(f"WebHDFS request {url} failed: {exc}") from exc
 
 
-def block_locations(path: str, web_url: str | None = None) -> list[Block]:
-    """Every block of ``path`` with its live replicas, as the NameNode currently sees them."""
-    base = web_url or namenode_http()
+def block_locations(path: str, web: str | Sequence[str] | None = None) -> list[Block]:
+    """Every block of ``path`` with its live replicas, as the NameNode currently sees them.
+
+    ``web``: the NameNode's ``http://host:port`` (default: the configured one), or a
+    nameservice's NameNodes (``hadoop.siteconf.namenode_webs``), asked in turn until the active
+    one answers; while none does (a failover), the request waits up to ``ACTIVE_WAIT_S``."""
+    webs = [web] if isinstance(web, str) else list(web or [namenode_http()])
     query = urllib.parse.urlencode({"op": "GET_BLOCK_LOCATIONS", "offset": 0,
                                     "length": 1 << 62, "user.name": _user()})
-    doc: dict[str, Any] = json.loads(_get(f"{base}/webhdfs/v1{urllib.parse.quote(path)}?{query}"))
+    doc = _from_active(webs, f"/webhdfs/v1{urllib.parse.quote(path)}?{query}")
     located = doc["LocatedBlocks"]
     blocks = []
     for item in located.get("locatedBlocks", []):
@@ -81,6 +94,38 @@ def block_locations(path: str, web_url: str | None = None) -> list[Block]:
                             offset=int(item["startOffset"]), length=int(ext["numBytes"]),
                             replicas=replicas, corrupt=bool(item.get("isCorrupt", False))))
     return blocks
+
+
+def _from_active(webs: list[str], request: str) -> dict[str, Any]:
+    """The JSON answer of the first of ``webs`` that serves ``request`` (a standby refuses it
+    with a StandbyException; a stopped NameNode refuses the connection)."""
+    since = time.monotonic()
+    reported = since
+    while True:
+        reasons = []
+        for base in webs:
+            try:
+                with urllib.request.urlopen(base + request, timeout=60.0) as response:
+                    return dict(json.loads(response.read()))
+            except urllib.error.HTTPError as exc:
+                body = exc.read().decode(errors="replace")
+                if "StandbyException" not in body:
+                    raise ClusterError(f"WebHDFS request {base}{request} failed: {exc}: "
+                                       f"{body[:300]}") from exc
+                reasons.append(f"{base} is standby")
+            except OSError as exc:
+                if len(webs) == 1:
+                    raise ClusterError(f"WebHDFS request {base}{request} failed: {exc}") from exc
+                reasons.append(f"{base}: {exc}")
+        waited = time.monotonic() - since
+        if len(webs) == 1 or waited >= ACTIVE_WAIT_S:
+            raise ClusterError(f"no active NameNode answered WebHDFS {request} for "
+                               f"{waited:.0f} s: {'; '.join(reasons)}")
+        if time.monotonic() >= reported:
+            log.warning("waiting for an active NameNode among %s: %.0f s so far, giving up after "
+                        "%.0f s (%s)", ", ".join(webs), waited, ACTIVE_WAIT_S, "; ".join(reasons))
+            reported = time.monotonic() + _REPORT_S
+        time.sleep(0.5)
 
 
 @dataclass(frozen=True)

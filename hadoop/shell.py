@@ -17,13 +17,10 @@ from pathlib import Path
 
 from hadoop.cli import UsageError, entry_point
 from hadoop.jvm import MAIN_CLASSES, hadoop_env, java_command
-from hadoop.siteconf import CONF_DIR, read_properties
+from hadoop.siteconf import CONF_DIR, nameservice_settings
 
 TOOLS = ("dfs", "dfsadmin", "fsck", "getconf", "balancer", "haadmin")
 RECORDED_CLUSTER = Path(__file__).resolve().parents[1] / "run" / "cluster" / "cluster.json"
-# The client's half of the HA layer: where the nameservice's NameNodes are.
-_NAMESERVICE_KEYS = ("dfs.nameservices", "dfs.ha.namenodes.", "dfs.namenode.rpc-address.",
-                     "dfs.namenode.http-address.", "dfs.client.failover.proxy.provider.")
 USAGE = ("usage: hdfs COMMAND [ARGS]\n"
          "  dfs        run a filesystem command (FsShell: -ls, -put, -cat, -setrep, ...)\n"
          "  dfsadmin   administer the cluster (-report, -printTopology, -safemode, ...)\n"
@@ -49,16 +46,16 @@ def main(argv: list[str] | None = None) -> int:
 def nameservice_flags(conf_dir: Path, recorded: Path = RECORDED_CLUSTER) -> list[str]:
     """``-D`` options that define the HA layer's nameservice for a client, and make it the
     default filesystem while the launcher's cluster runs the HA profile."""
-    layer = read_properties(conf_dir / "ha-site.xml")
+    settings = nameservice_settings(conf_dir)
     flags: list[str] = []
-    for key, value in layer.items():
-        if key.startswith(_NAMESERVICE_KEYS):
-            flags += ["-D", f"{key}={value}"]
+    for key, value in settings.items():
+        flags += ["-D", f"{key}={value}"]
     try:
         default_fs = str(json.loads(recorded.read_text())["namenode"])
     except (OSError, ValueError, KeyError):
         default_fs = ""
-    if default_fs and default_fs == layer.get("fs.defaultFS"):
+    nameservices = settings.get("dfs.nameservices", "").split(",")
+    if default_fs and default_fs in {f"hdfs://{name.strip()}" for name in nameservices}:
         flags += ["-D", f"fs.defaultFS={default_fs}"]
     return flags
 

@@ -25,6 +25,9 @@ from hadoop.topology import load_rack_table
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 SITE_FILES = ("core-site.xml", "hdfs-site.xml")
 LAYERS = {"ha": "ha-site.xml"}
+# The client's half of the HA layer: what a JVM client needs to resolve ``hdfs://reid``.
+NAMESERVICE_KEYS = ("dfs.nameservices", "dfs.ha.namenodes.", "dfs.namenode.rpc-address.",
+                    "dfs.namenode.http-address.", "dfs.client.failover.proxy.provider.")
 _VAR_RE = re.compile(r"\$\{([^}$]+)\}")
 _MAX_DEPTH = 20  # Hadoop's own substitution depth limit
 
@@ -38,6 +41,11 @@ def load_site(conf_dir: Path = CONF_DIR, env: Mapping[str, str] | None = None,
     for name in (*SITE_FILES, *(layer_file(layer) for layer in layers)):
         raw.update(read_properties(conf_dir / name))
     return {key: _expand(value, raw, environ) for key, value in raw.items()}
+
+
+def present_layers(conf_dir: Path = CONF_DIR) -> list[str]:
+    """The layers whose site file ``conf_dir`` has."""
+    return [layer for layer, name in LAYERS.items() if (conf_dir / name).is_file()]
 
 
 def layer_file(layer: str) -> str:
@@ -91,6 +99,46 @@ def nameservice_addresses(name: str, conf_dir: Path = CONF_DIR,
             raise ClusterError(f"nameservice {name!r}: {key} is not set")
         addresses[nn] = site[key]
     return addresses
+
+
+def nameservice_settings(conf_dir: Path = CONF_DIR,
+                         env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The nameservice keys of the layers, expanded: given to a JVM client (Hadoop's tools as
+    ``-D`` flags, Spark as ``spark.hadoop.*``) so that it resolves ``hdfs://reid`` itself.
+    Empty for a configuration directory without the layer files (the secure profile's)."""
+    layered = load_site(conf_dir, env, layers=present_layers(conf_dir))
+    return {key: value for key, value in layered.items() if key.startswith(NAMESERVICE_KEYS)}
+
+
+def spark_hadoop_conf(conf_dir: Path = CONF_DIR,
+                      env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``spark.hadoop.*`` settings that let a Spark job's JVM (driver and executors) read and
+    write the nameservice: Spark copies them into every Hadoop configuration it makes."""
+    return {f"spark.hadoop.{key}": value
+            for key, value in nameservice_settings(conf_dir, env).items()}
+
+
+def namenode_webs(url: str, conf_dir: Path = CONF_DIR,
+                  env: Mapping[str, str] | None = None) -> list[str]:
+    """``http://host:port`` of the NameNode(s) an ``hdfs://`` URL names: every member of a
+    nameservice (``hdfs://reid``), in configured order; for ``hdfs://host:port`` that host with
+    the configured HTTP port; for ``hdfs:///`` the configured NameNode."""
+    parts = urlsplit(url)
+    host, port = parts.hostname, parts.port
+    if host and port is None:
+        site = load_site(conf_dir, env, layers=present_layers(conf_dir))
+        ids = site.get(f"dfs.ha.namenodes.{host}", "")
+        webs = [site.get(f"dfs.namenode.http-address.{host}.{nn.strip()}", "")
+                for nn in ids.split(",") if nn.strip()]
+        if not webs or not all(webs):
+            raise ClusterError(f"{url}: no NameNode web addresses configured for nameservice "
+                               f"{host!r} (dfs.namenode.http-address.{host}.<id>)")
+        return [f"http://{web}" for web in webs]
+    site = load_site(conf_dir, env)
+    if not host:
+        return ["http://" + site["dfs.namenode.http-address"]]
+    _, web_port = host_port(site["dfs.namenode.http-address"])
+    return [f"http://{host}:{web_port}"]
 
 
 def _expand(value: str, props: Mapping[str, str], env: Mapping[str, str]) -> str:

@@ -16,30 +16,17 @@ import argparse
 import json
 from collections import Counter
 from typing import Any
-from urllib.parse import urlsplit
 
 import pyarrow.compute as pc
 
 from hadoop.blocks import block_locations
 from hadoop.cli import ArgumentParser, entry_point
 from hadoop.fs import is_hdfs, resolve
-from hadoop.siteconf import host_port, load_site, namenode_http
+from hadoop.siteconf import namenode_webs
 from ingest.dataset import ShardedDataset, open_dataset
 from ingest.mars import DISTRACTOR_PID, JUNK_PID
 
 MIB = 1 << 20
-
-
-def web_address(url: str) -> str:
-    """The WebHDFS address of the NameNode ``url`` names: its host with the configured HTTP
-    port (``dfs.namenode.http-address``); the configured address for ``hdfs:///`` URLs and for
-    a nameservice (``hdfs://reid``, no port), where ``hadoop.blocks`` asks the first NameNode."""
-    parts = urlsplit(url)
-    host = parts.hostname
-    if not host or parts.port is None:
-        return namenode_http()
-    _, port = host_port(load_site()["dfs.namenode.http-address"])
-    return f"http://{host}:{port}"
 
 
 def split_counts(data: ShardedDataset) -> dict[str, dict[str, Any]]:
@@ -67,7 +54,7 @@ def split_counts(data: ShardedDataset) -> dict[str, dict[str, Any]]:
 def shard_placement(data: ShardedDataset, url: str) -> dict[str, Any]:
     """Replication factors, blocks, live replicas and racks of every shard (HDFS only)."""
     fs, _ = resolve(url)
-    web = web_address(url)
+    web = namenode_webs(url)  # a nameservice's: whichever NameNode is active
     factors: Counter[int] = Counter()
     replicas_per_block: Counter[int] = Counter()
     racks_per_block: Counter[int] = Counter()

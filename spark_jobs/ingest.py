@@ -35,6 +35,7 @@ from hadoop.cli import (  # noqa: E402
     positive_int,
 )
 from hadoop.netaddr import job_address  # noqa: E402
+from hadoop.siteconf import spark_hadoop_conf  # noqa: E402
 from ingest.spark_ingest import MIB, IngestConfig, plan_for, run_ingest  # noqa: E402
 
 
@@ -99,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     address = job_address(args.dest if args.dest.startswith("hdfs://") else None)
     conf.setIfMissing("spark.driver.bindAddress", address)
     conf.setIfMissing("spark.driver.host", address)
+    for key, value in spark_hadoop_conf().items():  # the JVM side resolves hdfs://reid too
+        conf.setIfMissing(key, value)
     sc = SparkContext.getOrCreate(conf)
     # No sc.stop(): when this process exits, spark-submit's JVM exits too and its shutdown
     # hook stops the context, while PySpark's stop() waits for its accumulator server's poll

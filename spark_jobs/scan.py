@@ -21,6 +21,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 from pyspark import SparkConf, SparkContext  # noqa: E402
 
 from hadoop.cli import ArgumentParser, entry_point, non_negative_int  # noqa: E402
+from hadoop.siteconf import spark_hadoop_conf  # noqa: E402
 from ingest.errors import IngestError  # noqa: E402
 
 
@@ -41,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
             .set("spark.files.openCostInBytes", "1")
             .set("spark.scheduler.minRegisteredResourcesRatio", "1.0")
             .set("spark.scheduler.maxRegisteredResourcesWaitingTime", "60s"))
+    for key, value in spark_hadoop_conf().items():  # Spark's HDFS input resolves hdfs://reid
+        conf.setIfMissing(key, value)
     sc = SparkContext(conf=conf)
     pattern = f"{args.data.rstrip('/')}/shards/*/*.shard"
     jvm_path = sc._jvm.org.apache.hadoop.fs.Path(pattern)  # type: ignore[union-attr]

@@ -10,6 +10,7 @@ the standby.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.cluster, pytest.mark.ha, pytest.mark.slow]
 NAMESERVICE = "hdfs://reid"
+REPO = Path(__file__).resolve().parents[2]
 SMALL = ["--preset", "small", "--seq-len", "4", "--height", "64", "--width", "32",
          "--ids-per-batch", "4", "--tracklets-per-id", "2", "--warmup-epochs", "1",
          "--no-progress", "--workers", "1"]
@@ -170,3 +172,43 @@ def test_training_rides_through_a_failover(ha_cluster: LocalCluster,
     assert store.require_latest().step == 16
     assert_fsck_healthy("/reid")
     rejoins_as_standby(ha_cluster, killed)
+
+
+def test_spark_describe_and_rack_aware_dealing_follow_the_active_namenode(
+        ha_cluster: LocalCluster, failed_over_ingest: FailedOverIngest) -> None:
+    """With the nameservice's first NameNode stopped, the clients that are not hdfs-native find
+    the active one: Spark's own HDFS input (the scan job, JVM side), describe's and rack-aware
+    training's block locations (WebHDFS)."""
+    from ingest.dataset import open_dataset
+    from training.data.locality import identity_racks
+
+    first = ha_cluster.namenodes[0]
+    ha_cluster.stop([first.name], kill=True)  # active or standby: no client may need it
+    deadline = time.monotonic() + 120
+    while ha_cluster.active_namenode() is None:
+        assert time.monotonic() < deadline, ha_cluster.status().render()
+        time.sleep(1)
+    url = failed_over_ingest.url
+    try:
+        scan = subprocess.run(
+            [str(REPO / "spark_jobs" / "submit"), str(REPO / "spark_jobs" / "scan.py"),
+             "--data", url], capture_output=True, text=True, timeout=600, check=False,
+            env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"})
+        assert scan.returncode == 0, scan.stderr[-3000:]
+        read = json.loads(scan.stdout.strip().splitlines()[-1])
+        assert read["files"] > 0
+        assert read["bytes"] == read["expected_bytes"]
+
+        described = subprocess.run([sys.executable, "-m", "ingest.describe", url, "--json"],
+                                   capture_output=True, text=True, timeout=300, check=False)
+        assert described.returncode == 0, described.stderr[-3000:]
+        placement = json.loads(described.stdout)["placement"]
+        assert placement["blocks"] > 0
+        assert placement["groups_by_home_rack"]
+
+        data = open_dataset(url)
+        racks = identity_racks(data, data.records)
+        assert racks
+        assert all(racks.values())
+    finally:
+        rejoins_as_standby(ha_cluster, first)

@@ -3,20 +3,33 @@ client's wait while no NameNode is active, and the fencing script (on real proce
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
+from hadoop import blocks as blocks_module
+from hadoop.blocks import block_locations
 from hadoop.cluster.profiles import parse_profile, profile_flags
+from hadoop.errors import ClusterError
 from hadoop.fs import HdfsFS, NameNodeUnreachableError, RetryPolicy
 from hadoop.shell import nameservice_flags
-from hadoop.siteconf import CONF_DIR, load_site, nameservice_addresses
+from hadoop.siteconf import (
+    CONF_DIR,
+    load_site,
+    namenode_webs,
+    nameservice_addresses,
+    nameservice_settings,
+    spark_hadoop_conf,
+)
 from hadoop.topology import load_rack_table
 
 STANDBY = ("org.apache.hadoop.ipc.StandbyException: Operation category READ is not supported "
@@ -64,6 +77,23 @@ def test_jvm_tools_know_the_nameservice_and_default_to_it_only_while_ha_runs(
     assert not any(flag.startswith("fs.defaultFS=") for flag in flags)
     recorded.write_text(json.dumps({"namenode": "hdfs://reid"}))
     assert "fs.defaultFS=hdfs://reid" in nameservice_flags(CONF_DIR, recorded)
+
+
+def test_spark_and_web_clients_know_the_nameservice(net7: None, tmp_path: Path) -> None:
+    spark = spark_hadoop_conf()
+    assert spark["spark.hadoop.dfs.nameservices"] == "reid"
+    assert spark["spark.hadoop.dfs.namenode.rpc-address.reid.nn2"] == "127.0.7.20:8020"
+    assert not any(key.startswith("spark.hadoop.ha.") for key in spark)  # daemons' keys stay
+    assert namenode_webs("hdfs://reid/reid/demo") == ["http://127.0.7.10:9870",
+                                                       "http://127.0.7.20:9870"]
+    assert namenode_webs("hdfs://127.0.7.20:8020/reid") == ["http://127.0.7.20:9870"]
+    assert namenode_webs("hdfs:///reid") == ["http://127.0.7.10:9870"]
+    # a configuration directory without the HA layer (the secure profile's) defines none
+    for name in ("core-site.xml", "hdfs-site.xml", "racks.csv"):
+        (tmp_path / name).write_bytes((CONF_DIR / name).read_bytes())
+    assert nameservice_settings(tmp_path) == {}
+    with pytest.raises(ClusterError, match="nameservice 'reid'"):
+        namenode_webs("hdfs://reid/x", tmp_path)
 
 
 class FailingOver:
@@ -137,3 +167,65 @@ def test_jobs_find_their_address_toward_a_nameservice(net7: None) -> None:
 
     env = {"REID_LOOPBACK_NET": "127.0.7", "REID_NAMENODE_HOST": "127.0.7.10"}
     assert job_address("hdfs://reid/reid/x", env) == job_address("127.0.7.10", env)
+
+
+class _NameNodeWeb(http.server.BaseHTTPRequestHandler):
+    """WebHDFS of one NameNode: a standby refuses as Hadoop's does, an active one answers."""
+
+    standby = True
+    answered: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        if type(self).standby:
+            body = json.dumps({"RemoteException": {"exception": "StandbyException",
+                                                   "message": STANDBY}}).encode()
+            self.send_response(403)
+        else:
+            type(self).answered.append(self.path)
+            body = json.dumps({"LocatedBlocks": {"locatedBlocks": [{
+                "block": {"blockId": 7, "blockPoolId": "bp", "generationStamp": 1,
+                          "numBytes": 5},
+                "startOffset": 0, "isCorrupt": False,
+                "locations": [{"ipAddr": "127.0.7.11", "networkLocation": "/rack1",
+                               "infoPort": 9864}]}]}}).encode()
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def namenode_webs_standby_then_active() -> Any:
+    """A stopped NameNode (refused port), a standby, and an active NameNode's WebHDFS."""
+    standby = type("Standby", (_NameNodeWeb,), {"standby": True})
+    active = type("Active", (_NameNodeWeb,), {"standby": False, "answered": []})
+    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+               for handler in (standby, active)]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    webs = [refused, *(f"http://127.0.0.1:{s.server_address[1]}" for s in servers)]
+    yield webs, active
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_block_locations_come_from_whichever_namenode_is_active(
+        namenode_webs_standby_then_active: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    webs, active = namenode_webs_standby_then_active
+    blocks = block_locations("/reid/x/shards/g0/0.shard", webs)
+    assert [(b.block_id, b.racks) for b in blocks] == [(7, {"/rack1"})]
+    assert len(active.answered) == 1
+    assert "GET_BLOCK_LOCATIONS" in active.answered[0]
+    # no active NameNode at all: a bounded wait, then an error naming each NameNode's answer
+    monkeypatch.setattr(blocks_module, "ACTIVE_WAIT_S", 1.0)
+    began = time.monotonic()
+    with pytest.raises(ClusterError, match=r"no active NameNode .* is standby"):
+        block_locations("/reid/x", webs[:2])
+    assert time.monotonic() - began < 10
