@@ -20,6 +20,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /reid
 
 FROM runtime AS hdfs
+# The secure overlay (docker-compose.secure.yml): its kdc container runs MIT's KDC and makes the
+# keytabs (kadmin.local) and keystores (the JRE's keytool); the daemons' health checks speak
+# SPNEGO through Debian's python3-gssapi.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      krb5-kdc krb5-admin-server krb5-user python3-gssapi \
+ && rm -rf /var/lib/apt/lists/*
 COPY hadoop/ hadoop/
 ENV PYTHONPATH=/reid HADOOP_CONF_DIR=/reid/hadoop/conf
 ENTRYPOINT ["python3", "-m", "hadoop.container"]
@@ -47,6 +54,11 @@ RUN --mount=type=cache,target=/root/.cache/pip \
  && python3 -m venv .venv \
  && .venv/bin/pip install -q --upgrade pip 'setuptools>=69' wheel \
  && .venv/bin/pip install -q -r /tmp/requirements.txt
+# kinit, for the secure overlay's jobs containers (the service user's ticket cache); after the
+# venv so that adding it did not re-download torch
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends krb5-user \
+ && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN .venv/bin/pip install -q --no-deps --no-build-isolation -e . \
  && SPARK_LOCAL_IP=127.0.0.1 spark_jobs/submit --build-class-archive >/dev/null 2>&1

@@ -30,7 +30,7 @@ from hadoop.cli import ArgumentParser, run
 from hadoop.cluster import LocalCluster
 from hadoop.fs import HdfsFS
 from hadoop.security import attacks
-from hadoop.security.names import INTRUDER, user_principal
+from hadoop.security.names import INTRUDER
 from ingest.dataset import open_dataset
 from ingest.synthetic import SyntheticConfig, generate
 
@@ -92,27 +92,10 @@ def attack(cluster: LocalCluster, target: str) -> list[attacks.Attempt]:
     security = cluster.security
     assert security is not None
     nn, dn = cluster.table.namenode, cluster.table.datanodes[0]
-    https = security.web_url(nn, 9871)
-    found = attacks.unauthenticated(cluster.namenode_url, target)
-    no_ticket = {**os.environ, "HADOOP_USER_NAME": "root",
-                 "KRB5CCNAME": f"FILE:{cluster.run_dir}/no-such-ticket"}
-    found.append(attacks.hdfs_tool("no ticket+root", ["dfs", "-rm", "-r", "-skipTrash", "/reid"],
-                                   no_ticket))
-    found += attacks.anonymous_web(
-        [("GET", f"http://{nn.local_ip}:9870/jmx"),
-         ("GET", f"{https}/webhdfs/v1/reid?op=LISTSTATUS"),
-         ("GET", f"{https}/webhdfs/v1{target}?op=OPEN"),
-         ("DELETE", f"{https}/webhdfs/v1/reid?op=DELETE&recursive=true&user.name=root"),
-         ("GET", f"{https}/jmx"), ("GET", f"{https}/conf"),
-         ("GET", f"{security.web_url(dn, 9865)}/jmx")], security.cafile)
-    intruder = user_principal(INTRUDER)
-    found += attacks.spoofed(cluster.namenode_url, target, intruder, security.keytab(INTRUDER))
-    ccache = cluster.run_dir / "intruder.ccache"
-    security.kdc.kinit(intruder, security.keytab(INTRUDER), ccache)
-    found.append(attacks.hdfs_tool("other+root", ["dfs", "-cat", target],
-                                   {**os.environ, "HADOOP_USER_NAME": "root",
-                                    "KRB5CCNAME": f"FILE:{ccache}"}))
-    return found
+    web = attacks.web_requests(f"http://{nn.local_ip}:9870", security.web_url(nn, 9871),
+                               security.web_url(dn, 9865), target)
+    return attacks.against(cluster.namenode_url, target, web, security.cafile,
+                           security.keytab(INTRUDER), cluster.run_dir)
 
 
 def unauthenticated_attack(attempt: dict[str, object]) -> bool:

@@ -9,8 +9,11 @@ them:
   without ``HADOOP_USER_NAME=root``), and anonymous HTTP(S): WebHDFS, /jmx, /conf;
 - ``spoofed``: a valid ticket of another principal (``intruder``), alone and claiming to be
   root with ``HADOOP_USER_NAME``, against the datasets under /reid;
-- ``cleartext``: a frame written and read while a packet capture on the loopback runs; the
-  frame's JPEG bytes must not be in the DataNodes' streams.
+- ``cleartext``: a frame written and read while a packet capture on the loopback (or, in a
+  compose container, its eth0) runs; the frame's JPEG bytes must not be in the DataNodes'
+  streams.
+
+``against`` runs all but the capture, for the local launcher's cluster and the compose stack.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from pathlib import Path
 
 from hadoop.fs import HdfsFS
 from hadoop.fs.hdfs import RetryPolicy
+from hadoop.security.kdc import kinit
+from hadoop.security.names import INTRUDER, user_principal
 from hadoop.security.profile import keytab_client
 
 _ATTACKER_RETRY = RetryPolicy(attempts=1, connect_s=2.0, namenode_wait_s=2.0)
@@ -139,19 +144,51 @@ def anonymous_web(urls: list[tuple[str, str]], cafile: Path) -> list[Attempt]:
     return found
 
 
+def web_requests(nn_http: str, nn_https: str, dn_https: str, target: str,
+                 ) -> list[tuple[str, str]]:
+    """The anonymous requests ``against`` makes: the NameNode's plain port (closed), WebHDFS
+    reads and a delete claiming root, /jmx and /conf of the NameNode and a DataNode."""
+    return [("GET", f"{nn_http}/jmx"), ("GET", f"{nn_https}/webhdfs/v1/reid?op=LISTSTATUS"),
+            ("GET", f"{nn_https}/webhdfs/v1{target}?op=OPEN"),
+            ("DELETE", f"{nn_https}/webhdfs/v1/reid?op=DELETE&recursive=true&user.name=root"),
+            ("GET", f"{nn_https}/jmx"), ("GET", f"{nn_https}/conf"), ("GET", f"{dn_https}/jmx")]
+
+
+def against(url: str, target: str, web: list[tuple[str, str]], cafile: Path,
+            intruder_keytab: Path, scratch: Path) -> list[Attempt]:
+    """Every attack but the capture on the cluster of NameNode ``url``: no ticket (hdfs-native
+    and the Java tool, as anyone and as root), anonymous ``web`` requests, and the intruder's
+    valid ticket (alone and claiming root) against ``target``, a frame under /reid. The
+    realm is this process's (KRB5_CONFIG); ``scratch`` takes the intruder's ticket cache."""
+    found = unauthenticated(url, target)
+    no_ticket = {**os.environ, "HADOOP_USER_NAME": "root",
+                 "KRB5CCNAME": f"FILE:{scratch}/no-such-ticket"}
+    found.append(hdfs_tool("no ticket+root", ["dfs", "-rm", "-r", "-skipTrash", "/reid"],
+                           no_ticket))
+    found += anonymous_web(web, cafile)
+    intruder = user_principal(INTRUDER)
+    found += spoofed(url, target, intruder, intruder_keytab)
+    ccache = scratch / "intruder.ccache"
+    kinit(intruder, intruder_keytab, ccache)
+    found.append(hdfs_tool("other+root", ["dfs", "-cat", target],
+                           {**os.environ, "HADOOP_USER_NAME": "root",
+                            "KRB5CCNAME": f"FILE:{ccache}"}))
+    return found
+
+
 def cleartext(fs: HdfsFS, path: str, frame: bytes, ports: tuple[int, ...] = DATANODE_PORTS,
-              ) -> Attempt:
-    """Write and read back ``frame`` while capturing the loopback; allowed (seen) when a
+              interface: str = "lo") -> Attempt:
+    """Write and read back ``frame`` while capturing ``interface``; allowed (seen) when a
     48-byte run from the middle of the JPEG appears in a captured stream."""
     from hadoop.security.sniffer import LoopbackCapture
 
     needle = frame[len(frame) // 2:len(frame) // 2 + 48]
     fs.status("/")  # connect first: the capture covers block traffic, not the handshake's wait
-    with LoopbackCapture(ports) as capture:
+    with LoopbackCapture(ports, interface) as capture:
         fs.write_file(path, frame, overwrite=True)
         fs.read_file(path)
         time.sleep(0.3)  # let the capture thread drain the socket
     seen = capture.contains(needle)
-    return Attempt("capture", f"write+read {path} on ports {ports}", seen,
+    return Attempt("capture", f"write+read {path} on {interface} ports {ports}", seen,
                    f"{capture.captured_bytes} bytes in {len(capture.flows)} streams, "
                    f"JPEG bytes {'FOUND' if seen else 'not found'}")

@@ -101,14 +101,19 @@ class Kdc:
             return None
         return pid if str(self.pid_file).encode() in cmdline else None
 
+    def command(self) -> list[str]:
+        """krb5kdc in the foreground (the launcher runs it in the background, the compose
+        stack's kdc container as its main process)."""
+        return ["krb5kdc", "-n", "-r", self.realm, "-P", str(self.pid_file)]
+
     def start(self, timeout: float = 15.0) -> None:
         """Start krb5kdc unless it runs; wait until it accepts TCP connections."""
         if self.pid() is None:
             self.pid_file.unlink(missing_ok=True)
             with self.log_file.open("ab") as log:
-                subprocess.Popen(["krb5kdc", "-n", "-r", self.realm, "-P", str(self.pid_file)],
-                                 env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, start_new_session=True)
+                subprocess.Popen(self.command(), env=self.env, stdout=log,
+                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                 start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -134,9 +139,7 @@ class Kdc:
 
     def kinit(self, principal: str, keytab: Path, ccache: Path) -> None:
         """Put a ticket for ``principal`` (from its keytab) into the file cache ``ccache``."""
-        self._run(["kinit", "-k", "-t", str(keytab), "-c", f"FILE:{ccache}", principal],
-                  f"kinit {principal}")
-        ccache.chmod(0o600)
+        kinit(principal, keytab, ccache, self.env)
 
     def _kdc_conf(self) -> str:
         d = self.directory
@@ -160,11 +163,23 @@ class Kdc:
 """
 
     def _run(self, cmd: list[str], what: str, stdin: str | None = None) -> None:
-        done = subprocess.run(cmd, env=self.env, input=stdin, capture_output=True, text=True,
-                              timeout=60, check=False)
-        if done.returncode != 0:
-            detail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise SecurityError(f"{what} failed (`{cmd[0]}` exit {done.returncode}): {detail[0]}")
+        _run(cmd, what, self.env, stdin)
+
+
+def kinit(principal: str, keytab: Path, ccache: Path, env: dict[str, str] | None = None) -> None:
+    """Put a ticket for ``principal`` (from its keytab) into the file cache ``ccache`` (0600),
+    with the realm of ``env``'s KRB5_CONFIG (this process's by default)."""
+    _run(["kinit", "-k", "-t", str(keytab), "-c", f"FILE:{ccache}", principal],
+         f"kinit {principal}", env or dict(os.environ))
+    ccache.chmod(0o600)
+
+
+def _run(cmd: list[str], what: str, env: dict[str, str], stdin: str | None = None) -> None:
+    done = subprocess.run(cmd, env=env, input=stdin, capture_output=True, text=True,
+                          timeout=60, check=False)
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise SecurityError(f"{what} failed (`{cmd[0]}` exit {done.returncode}): {detail[0]}")
 
 
 def _require_tools() -> None:

@@ -8,8 +8,9 @@ files with ``hadoop/conf/secure/*.xml`` layered over them. Daemons and clients a
 directory (``HADOOP_CONF_DIR``); clients also need ``KRB5_CONFIG`` and a ticket
 (``KRB5CCNAME``), which ``client_env`` gives: ``eval "$(python -m hadoop.cluster env)"``.
 
-Docker-compose can follow with the same files: the layer's values refer to each host only
-through ``REID_KEYTAB``, ``REID_HOSTNAME`` and ``REID_TLS_PASSWORD`` in its environment.
+Docker-compose uses the same files and the same functions (``create_realm``, ``make_secrets``,
+``write_conf``; see hadoop.security.stack): the layer's values refer to each host only through
+``REID_KEYTAB``, ``REID_HOSTNAME`` and ``REID_TLS_PASSWORD`` in its environment.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import secrets
 import shutil
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,12 +32,13 @@ from hadoop.security.names import (
     INTRUDER,
     REALM,
     SERVICE_USER,
+    HostNamer,
     host_name,
     service_principals,
     user_principal,
 )
 from hadoop.security.tls import make_keystores
-from hadoop.siteconf import SITE_FILES, read_properties
+from hadoop.siteconf import LAYERS, SITE_FILES, read_properties
 from hadoop.topology import Host, RackTable
 
 if TYPE_CHECKING:  # gssapi, under SpnegoHttp, is loaded only when a secure cluster is used: the
@@ -43,7 +46,9 @@ if TYPE_CHECKING:  # gssapi, under SpnegoHttp, is loaded only when a secure clus
 
 LAYER = "secure"  # hadoop/conf/secure: the site-file layer of this profile
 _LAYER_ONLY = ("ssl-server.xml", "ssl-client.xml")
-_COPIED = ("racks.csv", "topology.sh", "log4j.properties", "hadoop-metrics2.properties")
+# copied unchanged; the layers too: hadoop/bin/hdfs reads the HA layer's nameservice keys
+_COPIED = ("racks.csv", "topology.sh", "log4j.properties", "hadoop-metrics2.properties",
+           *LAYERS.values())
 _SECURITY_DIR_VAR = "${env.REID_SECURITY_DIR}"
 
 
@@ -117,16 +122,11 @@ class SecureProfile:
         self.dir.chmod(0o700)
         (self.dir / "keytabs").mkdir(exist_ok=True)
         if not self.kdc.exists():
-            keytabs = {self.keytab(h.name): service_principals(h) for h in self.servers}
-            for user in (SERVICE_USER, INTRUDER):
-                keytabs[self.keytab(user)] = [user_principal(user)]
-            self.kdc.create(keytabs)
+            create_realm(self.kdc, self.servers, self.keytab, host_name)
         self.kdc.start()
         if not self.cafile.exists():
-            password = make_keystores(self.dir, [host_name(h) for h in self.table.hosts],
-                                      [h.local_ip for h in self.table.hosts])
-            _write_private(self.dir / "tls-password", password)
-            _write_private(self.dir / "http-signature-secret", secrets.token_urlsafe(32))
+            make_secrets(self.dir, [host_name(h) for h in self.table.hosts],
+                         [h.local_ip for h in self.table.hosts])
         self._write_conf()
         self.kdc.kinit(user_principal(SERVICE_USER), self.keytab(SERVICE_USER), self.ccache)
 
@@ -139,29 +139,61 @@ class SecureProfile:
     # ---- internals ---------------------------------------------------------------------------
 
     def _tls_password(self) -> str:
-        try:
-            return (self.dir / "tls-password").read_text().strip()
-        except OSError as exc:
-            raise SecurityError(f"the keystore password {self.dir / 'tls-password'} is "
-                                f"missing ({exc.strerror}): run `python -m hadoop.cluster up "
-                                "--profile secure`") from exc
+        return tls_password(self.dir)
 
     def _write_conf(self) -> None:
-        """``<run>/conf``: the shared site files with the secure layer over them."""
-        layer = self.base_conf / LAYER
-        tmp = self.run_dir / "conf.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        for name in SITE_FILES:
-            merged = {**read_properties(self.base_conf / name), **read_properties(layer / name)}
-            _write_site(tmp / name, merged, self.dir)
-        for name in _LAYER_ONLY:
-            _write_site(tmp / name, read_properties(layer / name), self.dir)
-        for name in _COPIED:
-            if (self.base_conf / name).exists():
-                shutil.copy2(self.base_conf / name, tmp / name)
-        shutil.rmtree(self.conf_dir, ignore_errors=True)
-        tmp.replace(self.conf_dir)
+        write_conf(self.base_conf, self.conf_dir, self.dir)
+
+
+# ---- what the local launcher and docker-compose's kdc container both make --------------------
+
+def create_realm(kdc: Kdc, servers: Iterable[Host], keytab: Callable[[str], Path],
+                 namer: HostNamer) -> None:
+    """The realm's database with every principal of the cluster: each server's service
+    principals under its ``namer`` name, the service user and the intruder; one keytab per
+    host and user, at ``keytab(name)``."""
+    keytabs = {keytab(h.name): service_principals(h, namer) for h in servers}
+    for user in (SERVICE_USER, INTRUDER):
+        keytabs[keytab(user)] = [user_principal(user)]
+    kdc.create(keytabs)
+
+
+def make_secrets(directory: Path, names: list[str], addresses: list[str]) -> None:
+    """The HTTPS keystores for ``names`` and ``addresses``, their password and the web
+    endpoints' cookie signature secret, in ``directory``."""
+    password = make_keystores(directory, names, addresses)
+    _write_private(directory / "tls-password", password)
+    _write_private(directory / "http-signature-secret", secrets.token_urlsafe(32))
+
+
+def tls_password(directory: Path) -> str:
+    """The keystore password ``make_secrets`` wrote (daemons get it as REID_TLS_PASSWORD)."""
+    try:
+        return (directory / "tls-password").read_text().strip()
+    except OSError as exc:
+        raise SecurityError(f"the keystore password {directory / 'tls-password'} is "
+                            f"missing ({exc.strerror}): run `python -m hadoop.cluster up "
+                            "--profile secure` (or start the compose stack's kdc)") from exc
+
+
+def write_conf(base_conf: Path, conf_dir: Path, security_dir: Path) -> None:
+    """``conf_dir``: the shared site files of ``base_conf`` with the secure layer over them,
+    ``${env.REID_SECURITY_DIR}`` filled in with ``security_dir`` (where the daemons and
+    clients that read this directory find the keystores)."""
+    layer = base_conf / LAYER
+    tmp = conf_dir.with_name(conf_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in SITE_FILES:
+        merged = {**read_properties(base_conf / name), **read_properties(layer / name)}
+        _write_site(tmp / name, merged, security_dir)
+    for name in _LAYER_ONLY:
+        _write_site(tmp / name, read_properties(layer / name), security_dir)
+    for name in _COPIED:
+        if (base_conf / name).exists():
+            shutil.copy2(base_conf / name, tmp / name)
+    shutil.rmtree(conf_dir, ignore_errors=True)
+    tmp.replace(conf_dir)
 
 
 def keytab_client(principal: str, keytab: Path) -> partial:
@@ -179,8 +211,8 @@ def _client_from_keytab(url: str, config: dict[str, str], *, principal: str, key
 
 def _write_site(path: Path, props: dict[str, str], security_dir: Path) -> None:
     root = ET.Element("configuration")
-    root.append(ET.Comment(" generated by the local launchers secure profile from "
-                           "hadoop/conf and hadoop/conf/secure; edit those, not this "))
+    root.append(ET.Comment(" generated by the secure profile (local launcher or compose kdc) "
+                           "from hadoop/conf and hadoop/conf/secure; edit those, not this "))
     for key, value in props.items():
         prop = ET.SubElement(root, "property")
         ET.SubElement(prop, "name").text = key

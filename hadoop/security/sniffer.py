@@ -23,8 +23,9 @@ _MAX_BYTES = 512 << 20
 
 
 class LoopbackCapture:
-    """Collects, in a background thread, the TCP payload of every connection on ``lo`` with
-    one end at ``ports`` (any address), one byte string per direction of each connection."""
+    """Collects, in a background thread, the TCP payload of every connection on ``lo`` (or
+    another ``interface``: a compose container's eth0) with one end at ``ports`` (any address),
+    one byte string per direction of each connection."""
 
     def __init__(self, ports: Iterable[int], interface: str = "lo") -> None:
         self.ports = frozenset(ports)
@@ -71,7 +72,7 @@ class LoopbackCapture:
                 continue
             except OSError:
                 return
-            if address[2] != _PACKET_OUTGOING:
+            if address[2] != _PACKET_OUTGOING or self.interface != "lo":
                 self._take(frame)
 
     def _take(self, frame: bytes) -> None:

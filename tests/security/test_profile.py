@@ -33,5 +33,6 @@ def test_the_layer_overrides_the_shared_files_and_keeps_the_rest(
     ssl_server = (profile.conf_dir / "ssl-server.xml").read_text()
     assert f"{profile.dir}/keystore.p12" in ssl_server
     assert (profile.conf_dir / "topology.sh").exists()
+    assert (profile.conf_dir / "ha-site.xml").exists()  # hadoop/bin/hdfs reads it
     assert service_principals(dn1) == ["dn/dn1.n0-4.reid.test@REID.TEST",
                                        "HTTP/dn1.n0-4.reid.test@REID.TEST"]
