@@ -36,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,9 +67,11 @@ class StackError(ReidError):
     """A step of the compose run failed; the message names the command and its output."""
 
 
-def compose(*args: str, timeout: float = 600.0, check: bool = True) -> str:
-    """``docker compose ARGS`` in the repository (where docker-compose.yml is), output text."""
-    cmd = ["docker", "compose", *args]
+def compose(*args: str, files: Sequence[str] = (), timeout: float = 600.0,
+            check: bool = True) -> str:
+    """``docker compose [-f FILE ...] ARGS`` in the repository (where docker-compose.yml is),
+    output text; ``files``: the compose files (docker-compose.yml alone when empty)."""
+    cmd = ["docker", "compose", *(arg for name in files for arg in ("-f", name)), *args]
     try:
         done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
                               check=False)
@@ -80,9 +83,9 @@ def compose(*args: str, timeout: float = 600.0, check: bool = True) -> str:
     return done.stdout
 
 
-def run_in(service: str, *cmd: str, timeout: float = 600.0) -> str:
+def run_in(service: str, *cmd: str, files: Sequence[str] = (), timeout: float = 600.0) -> str:
     """A command in a running service's container (no TTY), its standard output."""
-    return compose("exec", "-T", service, *cmd, timeout=timeout)
+    return compose("exec", "-T", service, *cmd, files=files, timeout=timeout)
 
 
 @dataclass
@@ -125,10 +128,10 @@ class Result:
                 f"heal_s={self.heal_s:.1f} lost_blocks={self.lost_blocks}")
 
 
-def service_states() -> dict[str, str]:
+def service_states(files: Sequence[str] = ()) -> dict[str, str]:
     """Each service's state: its health when it has a health check, else running/exited."""
     states = {}
-    for line in compose("ps", "--all", "--format", "json").splitlines():
+    for line in compose("ps", "--all", "--format", "json", files=files).splitlines():
         if line.strip():
             row = json.loads(line)
             states[row["Service"]] = row.get("Health") or row.get("State", "")
@@ -161,7 +164,7 @@ def task_localities(event_logs: Path) -> dict[str, int]:
     return dict(counts)
 
 
-def submit(job: str, *args: str, events: str) -> tuple[float, str]:
+def submit(job: str, *args: str, events: str, files: Sequence[str] = ()) -> tuple[float, str]:
     """spark-submit a job from trainer1 (client1's address) to the stack's Spark master, its
     event log in ``reports/compose/spark-events/<events>`` (mounted). Wall time and output."""
     began = time.monotonic()
@@ -172,7 +175,8 @@ def submit(job: str, *args: str, events: str) -> tuple[float, str]:
                  f"--conf spark.eventLog.enabled=true --conf spark.eventLog.dir=file://{logs} "
                  "--conf spark.eventLog.rolling.enabled=false "
                  "--conf spark.eventLog.compress=false "
-                 f"--conf spark.executor.memory=700m {job} {' '.join(args)}", timeout=900)
+                 f"--conf spark.executor.memory=700m {job} {' '.join(args)}", files=files,
+                 timeout=900)
     return time.monotonic() - began, out
 
 

@@ -89,7 +89,7 @@ def healthy(role: str, conf_dir: Path) -> bool:
         return stack.kdc_ready()
     table = load_rack_table(conf_dir / "racks.csv")
     if role == "datanode":
-        url, opener = _web(table, role)
+        url, opener = daemon_web(table, role)
         return datanode_registered(url, opener=opener)
     if role == "spark-master":
         return _spark_workers_alive(f"http://{_address('REID_HOST')}:8080/json") >= len(
@@ -100,7 +100,7 @@ def healthy(role: str, conf_dir: Path) -> bool:
 
 
 def _namenode_serving(table: RackTable, timeout: float) -> bool:
-    url, opener = _web(table, "namenode")
+    url, opener = daemon_web(table, "namenode")
     jmx = NameNodeJmx(url, timeout=timeout, opener=opener)
     try:
         live = jmx.live_datanode_ips()
@@ -109,7 +109,7 @@ def _namenode_serving(table: RackTable, timeout: float) -> bool:
         return False
 
 
-def _web(table: RackTable, role: str) -> tuple[str, Opener]:
+def daemon_web(table: RackTable, role: str) -> tuple[str, Opener]:
     """A daemon's own web endpoint and how to open it: plain HTTP, or in the secure overlay
     HTTPS by host name with SPNEGO as the daemon's own principal."""
     host = table.namenode if role == "namenode" else next(

@@ -39,7 +39,10 @@ class LoopbackCapture:
 
     def __enter__(self) -> LoopbackCapture:
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ALL))
-        sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, 64 << 20)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, 64 << 20)
+        except PermissionError:  # a container has NET_RAW but not NET_ADMIN: the capped size
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 20)
         sock.bind((self.interface, 0))
         sock.settimeout(0.2)
         self._sock = sock

@@ -1,12 +1,26 @@
-"""docker-compose.yml is generated from the rack table and declares the launcher's cluster."""
+"""docker-compose.yml and its secure overlay are generated from the rack table and declare the
+launcher's cluster."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
-from hadoop.compose import JOBS_IMAGE, hadoop_version, render, spark_master_url
+from hadoop.compose import (
+    JOBS_IMAGE,
+    Loader,
+    Override,
+    hadoop_version,
+    render,
+    render_secure,
+    secure_path,
+    spark_master_url,
+)
+from hadoop.container import daemon_web
+from hadoop.security import stack
+from hadoop.security.names import compose_host_name
 from hadoop.siteconf import CONF_DIR
 from hadoop.topology import load_rack_table
 
@@ -78,3 +92,79 @@ def test_images_are_the_pinned_hadoop_version() -> None:
     assert tags == {hadoop_version()}
     assert any(j.name == f"hadoop-common-{hadoop_version()}.jar"
                for j in (REPO / "hadoop" / "lib").glob("hadoop-common-*.jar"))
+
+
+# ---- the secure overlay (docker-compose.secure.yml) ------------------------------------------
+
+SECURE = yaml.load((REPO / "docker-compose.secure.yml").read_text(), Loader=Loader)
+SECURE_SERVICES = SECURE["services"]
+
+
+def test_secure_overlay_is_current() -> None:
+    assert render_secure(TABLE, hadoop_version()) == SECURE, "run `make compose`"
+    assert secure_path(REPO / "docker-compose.yml") == REPO / "docker-compose.secure.yml"
+
+
+def test_the_overlay_adds_a_healthy_kdc_that_the_daemons_wait_for() -> None:
+    kdc = SECURE_SERVICES[stack.KDC_NAME]
+    assert kdc["command"] == ["kdc"]
+    assert kdc["image"].startswith("reid-hdfs/hadoop:")
+    assert kdc["healthcheck"]["test"][-2:] == ["healthy", "kdc"]
+    assert kdc["networks"]["reid"]["ipv4_address"] == stack.KDC_IP
+    used = {h.compose_ip for h in TABLE.hosts}
+    assert stack.KDC_IP not in used
+    for host in (TABLE.namenode, *TABLE.datanodes):
+        assert SECURE_SERVICES[host.name]["depends_on"] == {
+            stack.KDC_NAME: {"condition": "service_healthy"}}
+
+
+def test_each_daemon_mounts_only_its_own_keytab() -> None:
+    kdc_volumes = SECURE_SERVICES[stack.KDC_NAME]["volumes"]
+    for host in (TABLE.namenode, *TABLE.datanodes):
+        volume = stack.keytab_volume(host.name)
+        assert volume in SECURE["volumes"]
+        assert f"{volume}:{stack.keytab_mount(host.name)}" in kdc_volumes
+        service = SECURE_SERVICES[host.name]
+        keytabs = [v for v in service["volumes"] if "-keytab:" in v]
+        assert keytabs == [f"{volume}:{stack.keytab_mount(host.name)}:ro"]
+        assert service["environment"]["REID_KEYTAB"] == str(stack.keytab(host.name))
+        assert service["environment"]["HADOOP_CONF_DIR"] == str(stack.CONF_DIR)
+    for name, service in SECURE_SERVICES.items():  # users: the service user's keytab only
+        if name.startswith(("spark-", "trainer")):
+            assert f"{stack.keytab_volume('reid')}:{stack.keytab_mount('reid')}:ro" in \
+                service["volumes"]
+            assert not any(stack.keytab_volume(h.name) in v for v in service["volumes"]
+                           for h in (TABLE.namenode, *TABLE.datanodes))
+
+
+def test_every_host_name_resolves_both_ways_in_every_named_container() -> None:
+    """_HOST principals: each container's name is in reid.test and every container lists
+    every HDFS host's name, so Java's reverse lookups give the principals' names."""
+    expected = {f"{compose_host_name(h)}:{h.compose_ip}"
+                for h in (TABLE.namenode, *TABLE.datanodes)}
+    for name, service in SECURE_SERVICES.items():
+        if "network_mode" in {**SERVICES.get(name, {}), **service}:
+            continue  # Spark beside a daemon shares that container's names
+        assert service["domainname"] == "reid.test", name
+        assert expected <= set(service["extra_hosts"]), name
+
+
+def test_health_checks_of_the_secure_daemons_speak_https(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    dn1 = TABLE.host("dn1")
+    monkeypatch.setenv("REID_HOST", dn1.compose_ip)
+    assert daemon_web(TABLE, "datanode")[0] == f"http://{dn1.compose_ip}:9864"  # the plain stack
+    for key, value in SECURE_SERVICES["dn1"]["environment"].items():
+        monkeypatch.setenv(key, value)
+    assert daemon_web(TABLE, "datanode")[0] == "https://dn1.reid.test:9865"
+    assert daemon_web(TABLE, "namenode")[0] == "https://namenode.reid.test:9871"
+
+
+def test_no_plain_http_port_is_published() -> None:
+    ports = {name: list(service.get("ports", [])) for name, service in SERVICES.items()}
+    for name, service in SECURE_SERVICES.items():
+        if "ports" in service:
+            assert isinstance(service["ports"], Override)  # replaces the base file's list
+            ports[name] = list(service["ports"])
+    published = [p for plist in ports.values() for p in plist]
+    assert published == ["127.0.0.1:9871:9871"]  # the NameNode's HTTPS only
