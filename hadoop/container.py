@@ -112,11 +112,13 @@ def _namenode_serving(table: RackTable, timeout: float) -> bool:
 def daemon_web(table: RackTable, role: str) -> tuple[str, Opener]:
     """A daemon's own web endpoint and how to open it: plain HTTP, or in the secure overlay
     HTTPS by host name with SPNEGO as the daemon's own principal."""
-    host = table.namenode if role == "namenode" else next(
-        h for h in table.datanodes if h.compose_ip == _address("REID_HOST"))
-    if stack.enabled():
-        return f"https://{compose_host_name(host)}:{_HTTPS_PORT[role]}", stack.admin_http(host)
-    return f"http://{host.compose_ip}:{_HTTP_PORT[role]}", plain_open
+    address = _address("REID_NAMENODE_HOST" if role == "namenode" else "REID_HOST")
+    if not stack.enabled():
+        return f"http://{address}:{_HTTP_PORT[role]}", plain_open
+    host = next((h for h in (table.namenode, *table.datanodes) if h.compose_ip == address), None)
+    if host is None:
+        raise ClusterError(f"{address} is no HDFS host of {table.path}: no principal to check as")
+    return f"https://{compose_host_name(host)}:{_HTTPS_PORT[role]}", stack.admin_http(host)
 
 
 def make_base_directories(conf_dir: Path, timeout: float = 900.0) -> int:

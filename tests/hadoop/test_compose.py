@@ -152,7 +152,9 @@ def test_every_host_name_resolves_both_ways_in_every_named_container() -> None:
 def test_health_checks_of_the_secure_daemons_speak_https(
         monkeypatch: pytest.MonkeyPatch) -> None:
     dn1 = TABLE.host("dn1")
-    monkeypatch.setenv("REID_HOST", dn1.compose_ip)
+    monkeypatch.delenv("REID_SECURITY_DIR", raising=False)
+    for key, value in SERVICES["dn1"]["environment"].items():
+        monkeypatch.setenv(key, value)
     assert daemon_web(TABLE, "datanode")[0] == f"http://{dn1.compose_ip}:9864"  # the plain stack
     for key, value in SECURE_SERVICES["dn1"]["environment"].items():
         monkeypatch.setenv(key, value)
