@@ -12,7 +12,7 @@ JAVA_INPUTS := $(shell find hadoop -name pom.xml -o -name '*.java' -not -path '*
 
 .PHONY: setup system-packages demo test lint typecheck java-test pytest \
         cluster-up cluster-down cluster-status compose clean \
-        docker-tools images compose-up compose-down demo-compose test-compose
+        docker-tools images compose-up compose-down demo-compose demo-compose-secure test-compose
 
 setup: system-packages $(VENV_STAMP) $(JAVA_STAMP) $(SPARK_CDS)
 
@@ -101,16 +101,23 @@ images: setup docker-tools
 compose-up: images
 	docker compose up -d --wait --wait-timeout 600
 
+# with the secure overlay's files too: its kdc and keytab volumes go as well, whichever ran
+COMPOSE_ALL := docker compose -f docker-compose.yml -f docker-compose.secure.yml
+
 compose-down:
-	docker compose down -v --remove-orphans
+	$(COMPOSE_ALL) down -v --remove-orphans
 
 demo-compose: images
 	@$(PY) -m benchmarks.compose
 
+# the same stack with the secure overlay (README "The secure profile in docker-compose")
+demo-compose-secure: images
+	@$(PY) -m benchmarks.compose_secure --down
+
 # The end-to-end compose test (~15 min; not part of `make test`/.ci/run, see README).
 test-compose: images
 	@$(PY) -m pytest -v -s -m docker --docker tests/compose; rc=$$?; \
-	  docker compose down -v --remove-orphans >/dev/null 2>&1; bash docker/engine.sh stop; exit $$rc
+	  $(COMPOSE_ALL) down -v --remove-orphans >/dev/null 2>&1; bash docker/engine.sh stop; exit $$rc
 
 clean:
 	rm -rf run reports hadoop/lib hadoop/*/target
