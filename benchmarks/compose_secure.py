@@ -13,7 +13,8 @@ block transfer, HTTPS only); the host only runs ``docker compose``. Steps:
   modes    dataset and checkpoint directories are reid:reid 0750;
   attack   from trainer1: no ticket (as anyone and as root), anonymous HTTPS, the intruder's
            valid ticket (alone and as root), and a packet capture on the container's eth0
-           while it writes and reads a frame (hadoop.security.attacks).
+           while it writes and reads a frame (hadoop.security.attacks), and the same capture
+           during a kinit, which must see the principal's name (the capture's control).
 
 Ends with ``RESULT up_s=... healthy=1 ingest_s=... unauthenticated_ops_allowed=0
 spoofed_ops_allowed=0 intruder_reads_allowed=0 cleartext_frames_seen=0 train_steps=...
@@ -50,6 +51,7 @@ from benchmarks.compose import (
 )
 from hadoop.cli import ArgumentParser
 from hadoop.cli import run as run_cli
+from hadoop.security.attacks import Attempt
 
 FILES = ("docker-compose.yml", "docker-compose.secure.yml")
 SOURCE = "data/compose-secure"  # in trainer1
@@ -94,6 +96,10 @@ class Result:
     @property
     def capture(self) -> dict[str, Any]:
         return next(a for a in self.attempts if a["attack"] == "capture")
+
+    @property
+    def control(self) -> dict[str, Any]:
+        return next(a for a in self.attempts if a["attack"] == "capture control")
 
     @property
     def captured_bytes(self) -> int:
@@ -160,8 +166,6 @@ def run(down: bool) -> Result:
 
     stage("attacks from trainer1")
     result.attempts = inside("trainer1", "attacks")
-    from hadoop.security.attacks import Attempt
-
     for attempt in result.attempts:
         print("   ", Attempt(**attempt).render())
     if down:
@@ -191,7 +195,7 @@ def inside_modes() -> dict[str, str]:
 
 def inside_attacks() -> list[dict[str, Any]]:
     """The capture (a frame of the generated tree written and read by reid while eth0 is
-    captured), then every other attack against that frame."""
+    captured) and its control, then every other attack against that frame."""
     from benchmarks.secure import a_frame
     from hadoop.fs import HdfsFS
     from hadoop.security import attacks, stack
@@ -201,9 +205,27 @@ def inside_attacks() -> list[dict[str, Any]]:
     found = [attacks.cleartext(HdfsFS(NN), TARGET, a_frame(Path(SOURCE)), interface="eth0")]
     web = attacks.web_requests(f"http://{NAMENODE_IP}:9870", nn_https, dn_https, TARGET)
     with tempfile.TemporaryDirectory(prefix="attacks-") as scratch:
+        found.append(capture_control(Path(scratch)))
         found += attacks.against(NN, TARGET, web, stack.CAFILE, stack.keytab(INTRUDER),
                                  Path(scratch))
     return [vars(a) for a in found]
+
+
+def capture_control(scratch: Path) -> Attempt:
+    """The same eth0 capture must see cleartext where there is some, or its 'not found' above
+    proves nothing: a Kerberos AS exchange names its client principal in clear."""
+    from hadoop.security import stack
+    from hadoop.security.kdc import KDC_PORT, kinit
+    from hadoop.security.names import INTRUDER, user_principal
+    from hadoop.security.sniffer import LoopbackCapture
+
+    with LoopbackCapture((KDC_PORT,), "eth0") as capture:
+        kinit(user_principal(INTRUDER), stack.keytab(INTRUDER), scratch / "control.ccache")
+        time.sleep(0.3)  # let the capture thread drain the socket
+    seen = capture.contains(INTRUDER.encode())
+    return Attempt("capture control", f"kinit {INTRUDER} on eth0 port {KDC_PORT}", seen,
+                   f"{capture.captured_bytes} bytes in {len(capture.flows)} streams, principal "
+                   f"name {'FOUND' if seen else 'not found'}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -63,7 +63,8 @@ def test_the_intruders_ticket_cannot_touch_reid(stack: Result) -> None:
 
 
 def test_a_capture_of_the_block_traffic_holds_no_frame_bytes(stack: Result) -> None:
-    assert stack.captured_bytes > 0, stack.capture  # the capture saw the DataNode streams
+    assert stack.control["allowed"], stack.control  # it sees cleartext where there is some
+    assert stack.captured_bytes > 0, stack.capture  # and it saw the DataNode streams
     assert not stack.capture["allowed"], stack.capture
 
 
