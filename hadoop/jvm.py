@@ -30,6 +30,14 @@ _OPENS = ("java.io", "java.lang", "java.lang.reflect", "java.math", "java.net", 
           "sun.security.util", "sun.security.x509", "sun.nio.ch")
 JVM_OPTIONS = ("-XX:+IgnoreUnrecognizedVMOptions", "-Djava.net.preferIPv4Stack=true",
                *(f"--add-opens=java.base/{pkg}=ALL-UNNAMED" for pkg in _OPENS))
+# Heaps of the daemons, the same in the local launcher and the containers.
+DAEMON_HEAP = {"namenode": "768m", "datanode": "320m", "journalnode": "128m", "zkfc": "128m",
+               "zookeeper": "128m"}
+# Every daemon shares its host's cores with the clients it serves. C2's compile threads, in
+# seven JVMs at once, burn more CPU than they save for daemons whose hot paths are system calls:
+# with C1 only, a DataNode's CPU per range read is the same once warm, it spends far less
+# compiling, and the cluster starts sooner (README, "The cluster").
+DAEMON_JVM_OPTIONS = ("-XX:TieredStopAtLevel=1",)
 
 MAIN_CLASSES = {
     "namenode": "org.apache.hadoop.hdfs.server.namenode.NameNode",

@@ -15,12 +15,12 @@ from __future__ import annotations
 import os
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from hadoop.errors import ClusterError
-from hadoop.topology import load_rack_table
+from hadoop.topology import Host, RackTable, load_rack_table
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 SITE_FILES = ("core-site.xml", "hdfs-site.xml")
@@ -74,13 +74,18 @@ def host_env(conf_dir: Path = CONF_DIR) -> dict[str, str]:
     ``REID_LOOPBACK_NET``); empty when ``conf_dir`` has no rack table."""
     if not (conf_dir / "racks.csv").is_file():
         return {}
-    table = load_rack_table(conf_dir / "racks.csv")
-    env = {f"REID_JOURNALNODE{i}_HOST": h.local_ip
+    return ha_host_env(load_rack_table(conf_dir / "racks.csv"), lambda host: host.local_ip)
+
+
+def ha_host_env(table: RackTable, address: Callable[[Host], str]) -> dict[str, str]:
+    """The HA hosts' address variables of ha-site.xml, each host at ``address(host)`` (its
+    ``local_ip`` for the local launcher, its ``compose_ip`` in docker-compose)."""
+    env = {f"REID_JOURNALNODE{i}_HOST": address(h)
            for i, h in enumerate(table.journalnodes, start=1)}
     if len(table.namenodes) > 1:
-        env["REID_NAMENODE2_HOST"] = table.namenodes[1].local_ip
+        env["REID_NAMENODE2_HOST"] = address(table.namenodes[1])
     if table.zookeepers:
-        env["REID_ZOOKEEPER_HOST"] = table.zookeepers[0].local_ip
+        env["REID_ZOOKEEPER_HOST"] = address(table.zookeepers[0])
     return env
 
 

@@ -35,7 +35,22 @@ from hadoop.errors import (
     PortInUseError,
     TopologyError,
 )
-from hadoop.jvm import hadoop_env, java_binary, java_command, require_plugin_class
+from hadoop.ha import (
+    NAMESERVICE,
+    ZKFC_PORT,
+    ZOOKEEPER_PORT,
+    namenode_id,
+    namenode_id_flags,
+    zookeeper_config,
+)
+from hadoop.jvm import (
+    DAEMON_HEAP,
+    DAEMON_JVM_OPTIONS,
+    hadoop_env,
+    java_binary,
+    java_command,
+    require_plugin_class,
+)
 from hadoop.security.profile import SecureProfile
 from hadoop.siteconf import CONF_DIR, host_env, host_port, load_site
 from hadoop.topology import Host, RackTable, load_rack_table
@@ -48,15 +63,6 @@ _ADDRESS_KEYS = {
     "datanode": ("dfs.datanode.address", "dfs.datanode.http.address", "dfs.datanode.ipc.address"),
     "journalnode": ("dfs.journalnode.rpc-address", "dfs.journalnode.http-address"),
 }
-_HEAP = {"namenode": "768m", "datanode": "320m", "journalnode": "128m", "zkfc": "128m",
-         "zookeeper": "128m"}
-NAMESERVICE = "reid"  # ha-site.xml's dfs.nameservices
-ZOOKEEPER_PORT, ZKFC_PORT = 2181, 8019
-# Every daemon of the local cluster shares this host's cores with the clients it serves. C2's
-# compile threads, in seven JVMs at once, burn more CPU than they save for daemons whose hot
-# paths are system calls: with C1 only, a DataNode's CPU per range read is the same once warm,
-# it spends far less compiling, and the cluster starts sooner (README, "The cluster").
-_DAEMON_JVM_OPTIONS = ("-XX:TieredStopAtLevel=1",)
 _STOP_GRACE_S = 20.0
 
 
@@ -269,7 +275,7 @@ class LocalCluster:
 
     def nn_id(self, daemon: Daemon) -> str:
         """The NameNode's id in the nameservice (nn1, nn2: racks.csv's order)."""
-        return f"nn{self.namenodes.index(daemon) + 1}"
+        return namenode_id(self.namenodes.index(daemon))
 
     def namenode_web(self, daemon: Daemon) -> str:
         key = (f"dfs.namenode.http-address.{NAMESERVICE}.{self.nn_id(daemon)}" if self.ha
@@ -606,8 +612,8 @@ class LocalCluster:
         """A one-shot Hadoop command with ``daemon``'s settings, logged to its log file."""
         daemon.home.mkdir(parents=True, exist_ok=True)
         cmd = java_command(main, [*self._daemon_args(daemon), *args],
-                           conf_dir=self.daemon_conf_dir, heap=_HEAP[daemon.role],
-                           jvm_options=_DAEMON_JVM_OPTIONS, system_props=self._krb5_props())
+                           conf_dir=self.daemon_conf_dir, heap=DAEMON_HEAP[daemon.role],
+                           jvm_options=DAEMON_JVM_OPTIONS, system_props=self._krb5_props())
         with daemon.log_file.open("ab") as log:
             done = subprocess.run(cmd, env=self._env(daemon), stdout=log,
                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -622,8 +628,7 @@ class LocalCluster:
         args = profile_flags(self.profile, self.conf_dir)
         if role in ("namenode", "zkfc") and self.ha:
             # Both NameNode addresses are local here, so each says which one it is.
-            args += ["-D", f"dfs.ha.namenode.id={self.nn_id(self.daemon(daemon.host.name))}",
-                     "-D", f"dfs.nameservice.id={NAMESERVICE}"]
+            args += namenode_id_flags(self.nn_id(self.daemon(daemon.host.name)))
         if role == "namenode":
             # Leave safe mode only once every DataNode has registered and had a moment to report
             # its blocks: earlier, blocks of late nodes look under-replicated, get copied, and
@@ -636,13 +641,10 @@ class LocalCluster:
         return args
 
     def _zookeeper_config(self, daemon: Daemon) -> Path:
-        """A standalone ZooKeeper on its own address only, no admin web server."""
+        """A standalone ZooKeeper on its own loopback address."""
         config = daemon.home / "zoo.cfg"
         (daemon.data_dir).mkdir(parents=True, exist_ok=True)
-        config.write_text("\n".join([
-            "tickTime=500", f"dataDir={daemon.data_dir}", f"clientPort={ZOOKEEPER_PORT}",
-            f"clientPortAddress={daemon.host.local_ip}", "admin.enableServer=false",
-            "4lw.commands.whitelist=ruok,srvr", "maxSessionTimeout=60000", ""]))
+        config.write_text(zookeeper_config(daemon.data_dir, daemon.host.local_ip))
         return config
 
     def _spawn(self, daemon: Daemon) -> Daemon:
@@ -650,8 +652,8 @@ class LocalCluster:
         role = daemon.role
         args = ([str(self._zookeeper_config(daemon))] if role == "zookeeper"
                 else self._daemon_args(daemon))
-        cmd = java_command(role, args, conf_dir=self.daemon_conf_dir, heap=_HEAP[role],
-                           jvm_options=_DAEMON_JVM_OPTIONS,
+        cmd = java_command(role, args, conf_dir=self.daemon_conf_dir, heap=DAEMON_HEAP[role],
+                           jvm_options=DAEMON_JVM_OPTIONS,
                            system_props={"reidhdfs.daemon": f"{self.run_dir}/{daemon.name}",
                                          **self._krb5_props()})
         with daemon.log_file.open("ab") as log:

@@ -1,5 +1,6 @@
-"""docker-compose.yml and its secure overlay are generated from the rack table and declare the
-launcher's cluster."""
+"""docker-compose.yml and its overlays (docker-compose.secure.yml, docker-compose.ha.yml) are
+generated from the rack table and declare the launcher's cluster (profiles test, secure and
+test+ha)."""
 
 from __future__ import annotations
 
@@ -9,25 +10,29 @@ import pytest
 import yaml
 
 from hadoop.compose import (
+    HA_PROFILE,
     JOBS_IMAGE,
     Loader,
     Override,
     hadoop_version,
+    overlay_path,
     render,
+    render_ha,
     render_secure,
-    secure_path,
     spark_master_url,
 )
 from hadoop.container import daemon_web
 from hadoop.security import stack
 from hadoop.security.names import compose_host_name
-from hadoop.siteconf import CONF_DIR
+from hadoop.siteconf import CONF_DIR, load_site
 from hadoop.topology import load_rack_table
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 TABLE = load_rack_table(CONF_DIR / "racks.csv")
 SERVICES = COMPOSE["services"]
+HA = yaml.safe_load((REPO / "docker-compose.ha.yml").read_text())
+HA_SERVICES = HA["services"]
 
 
 def test_compose_file_is_current() -> None:
@@ -102,7 +107,7 @@ SECURE_SERVICES = SECURE["services"]
 
 def test_secure_overlay_is_current() -> None:
     assert render_secure(TABLE, hadoop_version()) == SECURE, "run `make compose`"
-    assert secure_path(REPO / "docker-compose.yml") == REPO / "docker-compose.secure.yml"
+    assert overlay_path(REPO / "docker-compose.yml", "secure") == REPO / "docker-compose.secure.yml"
 
 
 def test_the_overlay_adds_a_healthy_kdc_that_the_daemons_wait_for() -> None:
@@ -170,3 +175,73 @@ def test_no_plain_http_port_is_published() -> None:
             ports[name] = list(service["ports"])
     published = [p for plist in ports.values() for p in plist]
     assert published == ["127.0.0.1:9871:9871"]  # the NameNode's HTTPS only
+def test_ha_overlay_is_current() -> None:
+    assert render_ha(TABLE, hadoop_version()) == HA, "run `make compose`"
+
+
+def test_ha_overlay_adds_the_ha_hosts_of_the_rack_table() -> None:
+    added = [TABLE.namenodes[1], *TABLE.journalnodes, *TABLE.zookeepers]
+    assert {h.role for h in added} == {"namenode", "journalnode", "zookeeper"}
+    for host in added:
+        service = HA_SERVICES[host.name]
+        assert host.name not in SERVICES
+        assert service["image"] == SERVICES[TABLE.namenode.name]["image"]
+        assert service["networks"]["reid"]["ipv4_address"] == host.compose_ip
+        assert service["environment"]["REID_HOST"] == host.compose_ip
+        assert service["labels"]["org.reidhdfs.rack"] == host.rack
+        assert service["command"] == [host.role, "--profile", HA_PROFILE]
+        assert f"{host.name}-data:/data" in service["volumes"]
+        assert f"{host.name}-data" in HA["volumes"]
+    # the two NameNodes on two racks
+    assert len({h.rack for h in TABLE.namenodes}) == 2
+
+
+def test_every_hdfs_daemon_runs_the_ha_profile() -> None:
+    for host in (*TABLE.namenodes, *TABLE.datanodes, *TABLE.journalnodes, *TABLE.zookeepers):
+        assert HA_SERVICES[host.name]["command"] == [host.role, "--profile", HA_PROFILE]
+
+
+def test_every_client_and_daemon_resolves_the_nameservice_to_the_compose_addresses() -> None:
+    """hdfs://reid from the REID_*_HOST variables of every HDFS, Spark and trainer service: the
+    nameservice's NameNodes, JournalNodes and ZooKeeper at their compose_ip."""
+    expected = {
+        "dfs.namenode.rpc-address.reid.nn1": f"{TABLE.namenodes[0].compose_ip}:8020",
+        "dfs.namenode.rpc-address.reid.nn2": f"{TABLE.namenodes[1].compose_ip}:8020",
+        "ha.zookeeper.quorum": f"{TABLE.zookeepers[0].compose_ip}:2181",
+        "dfs.namenode.shared.edits.dir": "qjournal://" + ";".join(
+            f"{h.compose_ip}:8485" for h in TABLE.journalnodes) + "/reid",
+    }
+    for name in SERVICES:
+        env = {**SERVICES[name].get("environment", {}), **HA_SERVICES[name]["environment"]}
+        site = load_site(CONF_DIR, env, layers=("ha",))
+        assert {key: site[key] for key in expected} == expected, name
+        assert site["fs.defaultFS"] == "hdfs://reid"
+
+
+def test_ha_health_checks_per_role() -> None:
+    for host in TABLE.namenodes:
+        assert HA_SERVICES[host.name]["healthcheck"]["test"][-3:] == [
+            "healthy", "namenode", "--ha"]
+    for host in (*TABLE.journalnodes, *TABLE.zookeepers):
+        assert HA_SERVICES[host.name]["healthcheck"]["test"][-2:] == ["healthy", host.role]
+    shared = {h.name: {"condition": "service_healthy"}
+              for h in (*TABLE.journalnodes, *TABLE.zookeepers)}
+    first, second = TABLE.namenodes
+    assert HA_SERVICES[first.name]["depends_on"] == shared
+    # the standby bootstraps from the first NameNode, which must be up
+    assert HA_SERVICES[second.name]["depends_on"] == {
+        **shared, first.name: {"condition": "service_healthy"}}
+
+
+def test_spark_master_leaves_the_namenodes_host_for_zookeepers() -> None:
+    """A NameNode host may die in HA (the failover drill kills it); Spark must not go with it."""
+    zookeeper = TABLE.zookeepers[0]
+    master = HA_SERVICES["spark-master"]
+    assert master["network_mode"] == f"service:{zookeeper.name}"
+    assert master["environment"]["SPARK_LOCAL_IP"] == zookeeper.compose_ip
+    url = spark_master_url(TABLE, ha=True)
+    assert url == f"spark://{zookeeper.compose_ip}:7077"
+    for host in TABLE.datanodes:
+        assert url in HA_SERVICES[f"spark-{host.name}"]["command"]
+    for name in ("trainer1", "trainer2"):
+        assert HA_SERVICES[name]["environment"]["SPARK_MASTER"] == url
