@@ -84,7 +84,11 @@ compose: $(VENV_STAMP)
 
 # ---- docker-compose: the same system as a multi-host stack (README "Docker compose") -------
 # DOCKER_ROOT: where a dockerd started here keeps its images (none is started if one answers).
+# PROFILE=ha or PROFILE=secure: `make compose-up PROFILE=ha` adds that overlay
+# (docker-compose.ha.yml: NameNode HA; docker-compose.secure.yml: Kerberos, privacy, HTTPS).
 DOCKER_ROOT ?= run/docker/data
+COMPOSE_ALL := -f docker-compose.yml -f docker-compose.secure.yml -f docker-compose.ha.yml
+COMPOSE_UP  := -f docker-compose.yml $(if $(PROFILE),-f docker-compose.$(PROFILE).yml)
 
 docker-tools:
 	@{ docker info >/dev/null 2>&1 || command -v dockerd >/dev/null; } \
@@ -99,13 +103,12 @@ images: setup docker-tools
 	@bash docker/build-images.sh
 
 compose-up: images
-	docker compose up -d --wait --wait-timeout 600
+	docker compose $(COMPOSE_UP) up -d --wait --wait-timeout 600
 
-# with the secure overlay's files too: its kdc and keytab volumes go as well, whichever ran
-COMPOSE_ALL := docker compose -f docker-compose.yml -f docker-compose.secure.yml
-
+# with every overlay's files: the secure stack's kdc and keytab volumes and the HA services and
+# volumes go as well, whichever stack ran (a plain stack is unaffected)
 compose-down:
-	$(COMPOSE_ALL) down -v --remove-orphans
+	docker compose $(COMPOSE_ALL) down -v --remove-orphans
 
 demo-compose: images
 	@$(PY) -m benchmarks.compose
@@ -117,7 +120,8 @@ demo-compose-secure: images
 # The end-to-end compose test (~15 min; not part of `make test`/.ci/run, see README).
 test-compose: images
 	@$(PY) -m pytest -v -s -m docker --docker tests/compose; rc=$$?; \
-	  $(COMPOSE_ALL) down -v --remove-orphans >/dev/null 2>&1; bash docker/engine.sh stop; exit $$rc
+	  docker compose $(COMPOSE_ALL) down -v --remove-orphans >/dev/null 2>&1; \
+	  bash docker/engine.sh stop; exit $$rc
 
 clean:
 	rm -rf run reports hadoop/lib hadoop/*/target

@@ -157,12 +157,18 @@ def render_ha(table: RackTable, version: str) -> dict[str, Any]:
     ready = {h.name: {"condition": "service_healthy"}
              for h in (*table.zookeepers, *table.journalnodes)}
     health = ["CMD", "python3", "-m", "hadoop.container", "healthy", "namenode", "--ha"]
+    # A ZKFC leaves the active NameNode's host name (its reverse DNS: the container's hostname)
+    # in ZooKeeper, and the other ZKFC resolves it again before taking over. Docker's DNS
+    # forgets a container's name when it dies, which is exactly when that happens, so both
+    # names are fixed in every NameNode container's /etc/hosts.
+    hosts = [f"{h.name}:{h.compose_ip}" for h in table.namenodes]
     services[nn.name] = {"command": ["namenode", "--profile", HA_PROFILE],
                          "environment": ha_env, "healthcheck": {"test": health},
-                         "depends_on": ready}
+                         "extra_hosts": hosts, "depends_on": ready}
     services[nn2.name] = _hdfs_service(table, nn2, version, HA_PROFILE)
     services[nn2.name].pop("ports")  # the first NameNode's web UI is published
     services[nn2.name]["healthcheck"]["test"] = health
+    services[nn2.name]["extra_hosts"] = hosts
     # -bootstrapStandby copies the namespace from the first NameNode, which must be up
     services[nn2.name]["depends_on"] = {**ready, nn.name: {"condition": "service_healthy"}}
     for host in table.datanodes:

@@ -60,10 +60,17 @@ from hadoop.topology import RackTable, load_rack_table
 ROLES = ("namenode", "datanode", "journalnode", "zookeeper")
 _HTTP_PORT = {"namenode": 9870, "datanode": 9864}
 _HTTPS_PORT = {"namenode": 9871, "datanode": 9865}
-# Containers cannot SIGKILL each other's processes (the local profile's fence-namenode.sh), so
-# the compose ZKFCs fence with a no-op: safe with the quorum journal, whose JournalNodes refuse
-# every write of a deposed active NameNode (its epoch is older than the new active's).
-COMPOSE_FENCING = ("-D", "dfs.ha.fencing.methods=shell(/bin/true)")
+# How the compose ZKFCs fence, over ha-site.xml's local settings:
+# - containers cannot SIGKILL each other's processes (the local profile's fence-namenode.sh),
+#   so the fence is a no-op: safe with the quorum journal, whose JournalNodes refuse every
+#   write of a deposed active NameNode (its epoch is older than the new active's);
+# - before fencing, the ZKFC taking over asks the old active to step down ("graceful fence").
+#   A killed container's address drops connections instead of refusing them, so each try
+#   waits out ipc.client.connect.timeout (20 s, two tries by default: 38 s of a measured 44 s
+#   failover); one try of 3 s is enough to find a live old active.
+ZKFC_FLAGS = ("-D", "dfs.ha.fencing.methods=shell(/bin/true)",
+              "-D", "ha.failover-controller.graceful-fence.connection.retries=0",
+              "-D", "ipc.client.connect.timeout=3000")
 
 
 def _address(variable: str) -> str:
@@ -130,7 +137,7 @@ def run_ha_namenode(table: RackTable, profile: str, conf_dir: Path, data_dir: Pa
         raise ClusterError(f"REID_HOST={host} is no namenode row of {conf_dir / 'racks.csv'}")
     own = namenode_id_flags(namenode_id(index))
     nn_args = [*namenode_args(profile, len(table.datanodes)), *own]
-    zkfc_args = [*profile_flags(profile), *own, *COMPOSE_FENCING]
+    zkfc_args = [*profile_flags(profile), *own, *ZKFC_FLAGS]
     env = hadoop_env(conf_dir)
     if not _formatted(data_dir):
         steps = ([("namenode", [*nn_args, "-format", "-nonInteractive", "-clusterid",

@@ -233,6 +233,14 @@ def test_ha_health_checks_per_role() -> None:
         **shared, first.name: {"condition": "service_healthy"}}
 
 
+def test_namenode_names_resolve_without_dockers_dns() -> None:
+    """The ZKFC taking over resolves the dead active's host name (from ZooKeeper), which
+    Docker's DNS no longer knows: every NameNode container has both in /etc/hosts."""
+    expected = sorted(f"{h.name}:{h.compose_ip}" for h in TABLE.namenodes)
+    for host in TABLE.namenodes:
+        assert sorted(HA_SERVICES[host.name]["extra_hosts"]) == expected
+
+
 def test_spark_master_leaves_the_namenodes_host_for_zookeepers() -> None:
     """A NameNode host may die in HA (the failover drill kills it); Spark must not go with it."""
     zookeeper = TABLE.zookeepers[0]
