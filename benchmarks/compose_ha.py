@@ -22,8 +22,8 @@ containers (the host runs ``docker compose`` and reads the trainers' mounted ./r
            datasets reads (the index's CRCs); ``docker stats --no-stream``.
 
 Prints each drill's timeline and ends with ``RESULT failover_s=... loader_stall_s=...
-failed_reads=0 lost_files=0 ingest_completed=1 rejoined_standby=1``. ``--down`` removes the
-stack and its volumes at the end.
+failed_reads=0 lost_files=0 ingest_completed=1 rejoined_standby=1 new_client_gave_up=...``
+(``Result`` says what each counts). ``--down`` removes the stack and its volumes at the end.
 
     .venv/bin/python -m benchmarks.compose_ha [--down]
 
@@ -136,15 +136,23 @@ class Result:
 
     @property
     def failed_reads(self) -> int:
-        failed_training = int(self.training_rc != 0 or self.steps != list(range(1, STEPS + 1)))
-        return failed_training + self.training.probe_failures + self.ingest.probe_failures
+        """The training run failed (a read or write it gave up on ends it) or skipped a step."""
+        return int(self.training_rc != 0 or self.steps != list(range(1, STEPS + 1)))
+
+    @property
+    def new_client_gave_up(self) -> int:
+        """Requests of the failover probe, a client started after the kill, that HdfsFS gave
+        up on before the first success (then retried): its first contact tries the killed
+        NameNode's address, which drops packets rather than refusing them."""
+        return self.training.probe_failures + self.ingest.probe_failures
 
     def result_line(self) -> str:
         failover = max(self.training.failover_s, self.ingest.failover_s)
         rejoined = int(self.training.rejoined_standby and self.ingest.rejoined_standby)
         return (f"RESULT failover_s={failover:.1f} loader_stall_s={self.loader_stall_s:.1f} "
                 f"failed_reads={self.failed_reads} lost_files={self.lost_files} "
-                f"ingest_completed={self.ingest_completed} rejoined_standby={rejoined}")
+                f"ingest_completed={self.ingest_completed} rejoined_standby={rejoined} "
+                f"new_client_gave_up={self.new_client_gave_up}")
 
 
 def probe(name: str, *args: str, timeout: float = 600.0) -> Any:
