@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from hadoop.compose import (
+    CLIENT_TCP_SYSCTLS,
     HA_PROFILE,
     JOBS_IMAGE,
     Loader,
@@ -253,3 +254,15 @@ def test_spark_master_leaves_the_namenodes_host_for_zookeepers() -> None:
         assert url in HA_SERVICES[f"spark-{host.name}"]["command"]
     for name in ("trainer1", "trainer2"):
         assert HA_SERVICES[name]["environment"]["SPARK_MASTER"] == url
+
+
+def test_every_ha_client_namespace_bounds_a_dead_namenodes_silence() -> None:
+    """hdfs-native has no timeouts of its own, and a killed container drops packets: every
+    network namespace an HDFS client runs in (trainers; DataNodes, shared by their Spark
+    workers) gives up on a silent peer in seconds, not the kernel's minutes."""
+    assert CLIENT_TCP_SYSCTLS["net.ipv4.tcp_syn_retries"] <= 3
+    assert CLIENT_TCP_SYSCTLS["net.ipv4.tcp_retries2"] <= 8
+    for name in ("trainer1", "trainer2", *(h.name for h in TABLE.datanodes)):
+        assert HA_SERVICES[name]["sysctls"] == CLIENT_TCP_SYSCTLS, name
+    for host in TABLE.datanodes:
+        assert SERVICES[f"spark-{host.name}"]["network_mode"] == f"service:{host.name}"
