@@ -36,10 +36,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hadoop.cli import ArgumentParser, positive_float
 from hadoop.cli import run as run_cli
@@ -62,6 +63,8 @@ TRAIN_FLAGS = ("--preset", "small", "--seq-len", "2", "--height", "64", "--width
                "--lr", "1e-3", "--erase-p", "0", "--workers", "0", "--seed", "0",
                "--no-progress")
 
+R = TypeVar("R")
+
 
 class StackError(ReidError):
     """A step of the compose run failed; the message names the command and its output."""
@@ -83,9 +86,31 @@ def compose(*args: str, files: Sequence[str] = (), timeout: float = 600.0,
     return done.stdout
 
 
+@contextmanager
+def fresh_stack(bring_up: Callable[[], R], files: Sequence[str] = ()) -> Iterator[R]:
+    """``bring_up()``'s result on a stack started from empty volumes, and nothing of it left
+    after (the compose tests' once-per-module fixture)."""
+    compose("down", "-v", "--remove-orphans", files=files, timeout=300)
+    try:
+        yield bring_up()
+    finally:
+        compose("down", "-v", "--remove-orphans", files=files, timeout=300)
+
+
 def run_in(service: str, *cmd: str, files: Sequence[str] = (), timeout: float = 600.0) -> str:
     """A command in a running service's container (no TTY), its standard output."""
     return compose("exec", "-T", service, *cmd, files=files, timeout=timeout)
+
+
+def land_generated(ids: int, source: str, landing: str, clear: Sequence[str] = (),
+                   files: Sequence[str] = ()) -> None:
+    """On trainer1: generate ``ids`` identities into ``source`` and put them into a fresh HDFS
+    ``landing`` directory, removing it and the ``clear`` paths of an earlier run first."""
+    run_in("trainer1", "bash", "-c",
+           f"python -m ingest.synthetic --out {source} --ids {ids} --seed 0 --force --workers 1"
+           f" && hdfs dfs -rm -f -r -skipTrash {landing} {' '.join(clear)}"
+           f" && hdfs dfs -mkdir -p {landing} && hdfs dfs -put -t 8 {source}/* {landing}/",
+           files=files, timeout=900)
 
 
 @dataclass
@@ -258,11 +283,7 @@ def run(quick: bool, down: bool) -> Result:
     print(result.topology_text)
 
     stage(f"ingest: {ids} generated identities -> {LANDING} -> spark-submit on the cluster")
-    run_in("trainer1", "bash", "-c",
-           f"python -m ingest.synthetic --out data/compose --ids {ids} --seed 0 --force "
-           f"--workers 1 && hdfs dfs -rm -f -r -skipTrash {LANDING} /reid/compose /reid/runs "
-           f"&& hdfs dfs -mkdir -p {LANDING} && hdfs dfs -put -t 8 data/compose/* {LANDING}/",
-           timeout=900)
+    land_generated(ids, "data/compose", LANDING, clear=("/reid/compose", "/reid/runs"))
     # the job's own --master: its SparkConf() is made before the JVM starts, so it does not see
     # spark-submit's --master and its setIfMissing("spark.master", "local[*]") would win
     result.ingest_s, _ = submit("spark_jobs/ingest.py", "--master", MASTER, "--source",

@@ -45,7 +45,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from benchmarks.compose import REPO, TRAIN_FLAGS, compose, run_in, service_states, submit
+from benchmarks.compose import (
+    REPO,
+    TRAIN_FLAGS,
+    compose,
+    land_generated,
+    run_in,
+    service_states,
+    submit,
+)
 from hadoop.cli import ArgumentParser, positive_float
 from hadoop.cli import run as run_cli
 from hadoop.cluster.jmx import NameNodeJmx
@@ -274,11 +282,8 @@ def run(down: bool) -> Result:
     print(result.haadmin.rstrip(), f"\n    {result.states}")
 
     stage(f"ingest: {IDS} generated identities -> {LANDING} -> spark-submit into {DATA}")
-    run_in("trainer1", "bash", "-c",
-           f"python -m ingest.synthetic --out data/compose-ha --ids {IDS} --seed 0 --force "
-           f"--workers 1 && hdfs dfs -rm -f -r -skipTrash {LANDING} {DATA} {DATA_B} "
-           f"{CHECKPOINT} && hdfs dfs -mkdir -p {LANDING} && "
-           f"hdfs dfs -put -t 8 data/compose-ha/* {LANDING}/", files=FILES, timeout=900)
+    land_generated(IDS, "data/compose-ha", LANDING, clear=(DATA, DATA_B, CHECKPOINT),
+                   files=FILES)
     result.ingest_s = ingest(DATA, "ha-ingest")
     before = probe("listing", "--data", DATA)
     probe("write-probes", "--count", str(PROBES))

@@ -44,6 +44,7 @@ from benchmarks.compose import (
     TRAIN_FLAGS,
     StackError,
     compose,
+    land_generated,
     run_in,
     service_states,
     stage,
@@ -135,11 +136,8 @@ def run(down: bool) -> Result:
     print(result.ps)
 
     stage(f"ingest as reid: {IDS} generated identities -> {LANDING} -> spark-submit")
-    run_in("trainer1", "bash", "-c",
-           f"python -m ingest.synthetic --out {SOURCE} --ids {IDS} --seed 0 --force "
-           f"--workers 1 && hdfs dfs -rm -f -r -skipTrash {LANDING} /reid/compose-secure "
-           f"/reid/runs/compose-secure && hdfs dfs -mkdir -p {LANDING} "
-           f"&& hdfs dfs -put -t 8 {SOURCE}/* {LANDING}/", files=FILES, timeout=900)
+    land_generated(IDS, SOURCE, LANDING, clear=("/reid/compose-secure",
+                                                 "/reid/runs/compose-secure"), files=FILES)
     result.ingest_s, _ = submit("spark_jobs/ingest.py", "--master", MASTER, "--source",
                                 f"{NN}{LANDING}", "--dest", DATA, events="secure-ingest",
                                 files=FILES)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchmarks.compose import compose
+from benchmarks.compose import compose, fresh_stack
 from benchmarks.compose_ha import FILES, STEPS, TABLE, Result, run
 
 pytestmark = pytest.mark.docker
@@ -17,11 +17,8 @@ pytestmark = pytest.mark.docker
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Result]:
-    compose("down", "-v", "--remove-orphans", files=FILES, timeout=300)
-    try:
-        yield run(down=False)
-    finally:
-        compose("down", "-v", "--remove-orphans", files=FILES, timeout=300)
+    with fresh_stack(lambda: run(down=False), FILES) as result:
+        yield result
 
 
 def test_every_ha_service_is_healthy_with_one_active_and_one_standby(stack: Result) -> None:

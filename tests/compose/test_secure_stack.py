@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchmarks.compose import compose
+from benchmarks.compose import compose, fresh_stack
 from benchmarks.compose_secure import FILES, Result, run
 from hadoop.security.stack import KDC_NAME
 from hadoop.siteconf import CONF_DIR
@@ -21,11 +21,8 @@ TABLE = load_rack_table(CONF_DIR / "racks.csv")
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Result]:
-    compose("down", "-v", "--remove-orphans", files=FILES, timeout=300)
-    try:
-        yield run(down=False)
-    finally:
-        compose("down", "-v", "--remove-orphans", files=FILES, timeout=300)
+    with fresh_stack(lambda: run(down=False), FILES) as result:
+        yield result
 
 
 def test_the_kdc_and_every_hdfs_daemon_are_healthy(stack: Result) -> None:

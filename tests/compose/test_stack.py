@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchmarks.compose import REPO, Result, compose, run
+from benchmarks.compose import REPO, Result, compose, fresh_stack, run
 from hadoop.siteconf import CONF_DIR
 from hadoop.topology import load_rack_table
 
@@ -18,11 +18,8 @@ TABLE = load_rack_table(CONF_DIR / "racks.csv")
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Result]:
-    compose("down", "-v", "--remove-orphans", timeout=300)
-    try:
-        yield run(quick=True, down=False)
-    finally:
-        compose("down", "-v", "--remove-orphans", timeout=300)
+    with fresh_stack(lambda: run(quick=True, down=False)) as result:
+        yield result
 
 
 def test_every_service_is_up_and_hdfs_daemons_are_healthy(stack: Result) -> None:
