@@ -10,6 +10,8 @@ a training job needs on top:
   the NameNode has not noticed yet), re-asking the NameNode for locations each time, then a
   ``ReplicasExhaustedError`` naming the path, range and attempts (``WriteFailedError`` for a
   write, ``RequestFailedError`` for a stat or listing);
+- a refusal is final: the NameNode's AccessControlException (another user's ticket, a mode
+  that excludes us) is a ``StoragePermissionError`` naming the path at once, never retried;
 - a bounded wait for the NameNode: the first request of a process must be answered within
   ``RetryPolicy.connect_s`` (else ``NameNodeUnreachableError`` naming the address); later, a
   NameNode that stops answering (a restart) is waited for up to ``namenode_wait_s``, with a
@@ -75,6 +77,9 @@ CLIENT_CONFIG = {"dfs.client.failover.max.attempts": "2",
                  "dfs.client.failover.sleep.max.millis": "500"}
 T = TypeVar("T")
 _AUTH_FAILURE = re.compile(r"GSSAPIError|SASLError|SIMPLE authentication is not enabled")
+# hdfs-native raises the NameNode's permission refusal as RuntimeError("RPCError(<Java class>,
+# <message>)"); asking again cannot change the answer
+_ACCESS_DENIED = "org.apache.hadoop.security.AccessControlException"
 DIR_MODE = 0o750  # directories the project makes: owner and group only
 FILE_MODE = 0o640
 
@@ -426,6 +431,10 @@ class HdfsFS:
             except (OSError, RuntimeError) as exc:
                 if on_failure is not None:
                     on_failure()
+                if _ACCESS_DENIED in str(exc):
+                    raise StoragePermissionError(
+                        f"{self.location(path)}: permission denied to {what} "
+                        f"({_short(exc)})") from exc
                 if self.nameservice and any(mark in str(exc) for mark in _STANDBY) and rerun:
                     # Failover under way: the NameNodes answer, none of them is active yet.
                     waited_since = waited_since or time.monotonic()

@@ -24,6 +24,7 @@ from hadoop.fs import (
     PathNotFoundError,
     ReplicasExhaustedError,
     RetryPolicy,
+    StoragePermissionError,
     WriteFailedError,
 )
 
@@ -41,6 +42,8 @@ class Cluster:
     files: dict[str, bytes] = field(default_factory=dict)
     namenode_down: bool = False
     namenode_hangs: bool = False
+    denied: str = ""  # a path prefix the NameNode refuses to this user
+    asked: int = 0  # NameNode requests made
     failing_reads: int = 0  # the next N range reads fail as if every replica did
     failing_writes: int = 0  # the next N write pipelines break
     opened: int = 0  # readers opened (each asks the NameNode for block locations)
@@ -96,7 +99,12 @@ class FakeClient:
         self.cluster = CLUSTERS[url]
         assert config["dfs.client.failover.max.attempts"]  # connection attempts are bounded
 
-    def _namenode(self) -> None:
+    def _namenode(self, path: str = "/") -> None:
+        self.cluster.asked += 1
+        if self.cluster.denied and path.startswith(self.cluster.denied):
+            raise RuntimeError('RPCError("org.apache.hadoop.security.AccessControlException", '
+                               '"Permission denied: user=intruder, access=EXECUTE, '
+                               'inode=\\"/reid\\":reid:reid:drwxr-x---")')
         if self.cluster.namenode_hangs:
             self.cluster.released.wait()
         if self.cluster.namenode_down:
@@ -111,7 +119,7 @@ class FakeClient:
         return Status(path, len(self.cluster.files[path]))
 
     def list_status(self, path: str, recursive: bool) -> Iterator[Status]:
-        self._namenode()
+        self._namenode(path)
         return iter([Status(p, len(d)) for p, d in self.cluster.files.items()
                      if p.startswith(path.rstrip("/") + "/")])
 
@@ -201,6 +209,22 @@ def test_a_missing_path_is_file_not_found_naming_the_namenode(cluster: Cluster) 
     with pytest.raises(PathNotFoundError, match=r"hdfs://10\.9\.8\.7:8020/reid/none: no such file"):
         fake_fs().read_file("/reid/none")
     assert not fake_fs().exists("/reid/none")
+
+
+def test_a_refused_permission_is_a_permission_error_asked_once(cluster: Cluster) -> None:
+    """hdfs-native raises the NameNode's AccessControlException as a RuntimeError; it is the
+    user's error (another principal's ticket, say), named, and not retried."""
+    cluster.denied = "/reid"
+    fs = fake_fs(RetryPolicy(attempts=5, delay_s=0.5, max_delay_s=0.5, connect_s=1.5))
+    assert fs.exists("/")  # the first contact is made and answered
+    asked = cluster.asked
+    began = time.monotonic()
+    with pytest.raises(StoragePermissionError,
+                       match=r"hdfs://10\.9\.8\.7:8020/reid: permission denied to list /reid "
+                             r"\(.*user=intruder"):
+        fs.list("/reid")
+    assert cluster.asked - asked == 1
+    assert time.monotonic() - began < 0.5
 
 
 def test_no_answer_from_the_namenode_fails_in_bounded_time(cluster: Cluster) -> None:
