@@ -9,10 +9,13 @@ created exclusively, so two ingests of one dataset exclude each other, and renew
 
 A lease is live unless it has not been renewed for ``LEASE_TTL_S`` seconds, or its owner ran on
 this host and that process is gone (then a killed ingest is cleaned up at once, not after the
-TTL). Everything in ``.staging`` that no live lease holds is abandoned: the next ingest of any
-dataset under the same root removes it, as does ``python -m ingest.staging clean ROOT``
-(``list ROOT`` shows what is there and why). One exception keeps data safe: a parked old dataset
-whose dataset path is empty (an ingest died inside its swap) is moved back, not deleted.
+TTL), or its owner is this very process and no ingest of it holds the lease any more (a run that
+failed while HDFS was away, a NameNode failover say, could not remove its lease; the same
+process's re-run takes it over at once). Everything in ``.staging`` that no live lease holds
+is abandoned: the next ingest of any dataset under the same root removes it, as does
+``python -m ingest.staging clean ROOT`` (``list ROOT`` shows what is there and why). One
+exception keeps data safe: a parked old dataset whose dataset path is empty (an ingest died
+inside its swap) is moved back, not deleted.
 
 Staging is never data: it sits in a hidden directory beside the datasets, holds no committed
 manifest at a dataset path, and datasets are only ever read at ``<root>/<name>``.
@@ -49,6 +52,7 @@ PARKED_SUFFIX = ".replaced"
 LEASE_TTL_S = 600.0
 RENEW_S = 30.0
 _OWNED = re.compile(r"(?P<name>.+)\.(?P<token>[0-9a-f]{12})(?P<parked>\.replaced)?")
+_HELD: set[str] = set()  # tokens of the leases this process's ingests hold now
 
 
 class StagingError(IngestError):
@@ -151,8 +155,16 @@ class Lease:
         self.acquire()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.release()
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        try:
+            self.release()
+        except StorageError as failure:
+            if exc is None:
+                raise
+            # the run's own error is the one to report; what is left is abandoned now
+            print(f"ingest: could not clean up the staging of {self.fs.location(self.dest)} "
+                  f"after the failed run ({failure}); the next ingest under "
+                  f"{self.fs.location(dirname(self.dest))} removes it", flush=True)
 
     def acquire(self) -> None:
         """Clean what dead ingests left under this root, take the lease, create the staging
@@ -168,6 +180,7 @@ class Lease:
                 "it, "
                 f"or if it is dead, run python -m ingest.staging clean "
                 f"{self.fs.location(dirname(self.dest))}") from None
+        _HELD.add(self.token)
         self.fs.mkdirs(self.staging)
         self._renewer = threading.Thread(target=self._renew_loop, name="staging-lease",
                                          daemon=True)
@@ -184,18 +197,21 @@ class Lease:
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join()
-        if self._lost is not None:
-            return
-        if self.fs.exists(self.parked):  # the run failed inside a swap
-            if self.fs.exists(self.dest):
-                self.fs.delete(self.parked, recursive=True)
-            else:
-                self.fs.rename(self.parked, self.dest)
-        if self.fs.exists(self.staging):
-            self.fs.delete(self.staging, recursive=True)
-        holder = read_lease(self.fs, self.path)
-        if holder is not None and holder.token == self.token:
-            self.fs.delete(self.path)
+        try:
+            if self._lost is not None:
+                return
+            if self.fs.exists(self.parked):  # the run failed inside a swap
+                if self.fs.exists(self.dest):
+                    self.fs.delete(self.parked, recursive=True)
+                else:
+                    self.fs.rename(self.parked, self.dest)
+            if self.fs.exists(self.staging):
+                self.fs.delete(self.staging, recursive=True)
+            holder = read_lease(self.fs, self.path)
+            if holder is not None and holder.token == self.token:
+                self.fs.delete(self.path)
+        finally:
+            _HELD.discard(self.token)
 
     def _renew_loop(self) -> None:
         while not self._stop.wait(RENEW_S):
@@ -256,6 +272,9 @@ def lease_state(fs: FileSystem, path: str, now: float) -> LeaseState:
         return LeaseState(None, age <= LEASE_TTL_S, f"unreadable lease, {age:.0f} s old")
     if record.owner.gone():
         return LeaseState(record, False, f"owner {record.owner} is gone")
+    if record.owner == Owner.this_process() and record.token not in _HELD:
+        return LeaseState(record, False, f"left by an earlier ingest of this process "
+                                         f"({record.owner})")
     if age > LEASE_TTL_S:
         return LeaseState(record, False, f"{record.owner} has not renewed it for {age:.0f} s")
     return LeaseState(record, True, f"held by {record.owner}, renewed {age:.0f} s ago")

@@ -8,11 +8,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
-from hadoop.fs import PathNotFoundError
+from hadoop.fs import PathExistsError, PathNotFoundError, StorageError
 from ingest import staging
 from ingest.staging import LeaseRecord, Owner, clean, survey
 
@@ -34,6 +35,15 @@ class FakeFS:
 
     def __init__(self) -> None:
         self.entries: dict[str, tuple[bool, float, bytes]] = {}
+        self.away = False  # the NameNode stopped answering: deletes fail
+
+    def write_file(self, path: str, data: bytes, overwrite: bool = False) -> None:
+        if path in self.entries and not overwrite:
+            raise PathExistsError(path)
+        self.put(path, data)
+
+    def mkdirs(self, path: str) -> None:
+        self.put(path, isdir=True)
 
     def put(self, path: str, data: bytes = b"", *, isdir: bool = False, age: float = 0) -> None:
         self.entries[path] = (isdir, time.time() - age, data)
@@ -59,6 +69,8 @@ class FakeFS:
         return self.entries[path][2]
 
     def delete(self, path: str, recursive: bool = False) -> bool:
+        if self.away:
+            raise StorageError(f"{path}: no NameNode answers")
         return self.entries.pop(path, None) is not None
 
     def rename(self, src: str, dst: str) -> None:
@@ -69,6 +81,18 @@ def dead_pid() -> int:
     proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
     return int(proc.stdout)
+
+
+@pytest.fixture
+def other_process() -> Iterator[Owner]:
+    """A live process of this host other than this one."""
+    proc = subprocess.Popen(["sleep", "60"])
+    try:
+        stat = staging._process_stat(proc.pid)
+        yield Owner(socket.gethostname(), proc.pid, stat[1] if stat else 0.0)
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def lease(fs: FakeFS, name: str, token: str, owner: Owner, age: float = 0) -> None:
@@ -94,9 +118,9 @@ def test_owner_is_gone_only_when_provably_dead() -> None:
     assert not Owner(f"not-{socket.gethostname()}", dead_pid(), 0.0).gone()  # cannot know
 
 
-def test_a_live_lease_protects_exactly_its_own_dataset() -> None:
+def test_a_live_lease_protects_exactly_its_own_dataset(other_process: Owner) -> None:
     fs = FakeFS()
-    alive, dead = Owner.this_process(), Owner(socket.gethostname(), dead_pid(), 0.0)
+    alive, dead = other_process, Owner(socket.gethostname(), dead_pid(), 0.0)
     lease(fs, "foo.v2", "0123456789ab", alive)
     fs.put("/reid/.staging/foo.v2.0123456789ab", isdir=True)
     lease(fs, "foo", "ba9876543210", dead)
@@ -138,3 +162,27 @@ def test_strays_wait_for_the_ttl() -> None:
     fs.put("/reid/.staging/foo.replaced-0123abcd", isdir=True, age=staging.LEASE_TTL_S + 1)
     assert states(fs) == {".foo.lease.tmp-0123456789ab": "live",
                           "foo.replaced-0123abcd": "abandoned"}
+
+
+def test_a_lease_this_process_left_behind_is_taken_over_by_its_rerun() -> None:
+    """A run that failed while no NameNode answered (a failover) could not remove its lease;
+    its own error is the one raised, and the same process's re-run does not wait for the lease
+    as for a live ingest. A lease this process holds stays live."""
+    fs = FakeFS()
+    held: list[dict[str, str]] = []
+
+    def failed_run() -> str:
+        with staging.Lease(fs, "/reid/foo") as lease:  # type: ignore[arg-type]
+            held.append(states(fs))
+            fs.away = True
+            raise RuntimeError(f"the run's own error, token {lease.token}")
+
+    with pytest.raises(RuntimeError, match="the run's own error") as failure:  # not clean-up's
+        failed_run()
+    token = str(failure.value).rsplit(" ", 1)[-1]
+    assert held == [{"foo.lease": "live", f"foo.{token}": "live"}]
+    fs.away = False
+    assert states(fs) == {"foo.lease": "abandoned", f"foo.{token}": "abandoned"}
+    with staging.Lease(fs, "/reid/foo") as second:  # type: ignore[arg-type]
+        assert states(fs) == {"foo.lease": "live", f"foo.{second.token}": "live"}
+    assert fs.entries == {}
