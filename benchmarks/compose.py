@@ -86,6 +86,20 @@ def compose(*args: str, files: Sequence[str] = (), timeout: float = 600.0,
     return done.stdout
 
 
+def down_leaves(files: Sequence[str] = ()) -> dict[str, list[str]]:
+    """``down -v`` the stack, then what of the project is left: its containers, volumes and
+    networks by kind (empty when nothing is)."""
+    compose("down", "-v", "--remove-orphans", files=files, timeout=300)
+    label = "label=com.docker.compose.project=reid-hdfs"
+    left = {}
+    for kind, flags in (("container", ["-a"]), ("volume", []), ("network", [])):
+        listed = subprocess.run(["docker", kind, "ls", *flags, "-q", "--filter", label],
+                                capture_output=True, text=True, check=True).stdout.split()
+        if listed:
+            left[kind] = listed
+    return left
+
+
 @contextmanager
 def fresh_stack(bring_up: Callable[[], R], files: Sequence[str] = ()) -> Iterator[R]:
     """``bring_up()``'s result on a stack started from empty volumes, and nothing of it left
