@@ -13,7 +13,8 @@ containers (the host runs ``docker compose`` and reads the trainers' mounted ./r
            hdfs://reid; after its first checkpoint ``docker compose kill -s KILL <active>``;
            a probe in trainer2 times the standby becoming active and the first read of a file
            not yet opened and the first write through hdfs://reid; the training must log every
-           step once (nothing failed, nothing resumed); fsck HEALTHY; the killed NameNode is
+           step once (nothing failed, nothing resumed); fsck HEALTHY (through the JVM tools'
+           default filesystem, hdfs://reid); the killed NameNode is
            started again and must rejoin as the standby;
   drill b  a second ingest (hdfs://reid/reid/ha-b); once it holds its lease, the active is
            killed; it must complete, or fail leaving nothing and complete when run again;
@@ -186,7 +187,9 @@ def kill_active(drill: Drill) -> None:
 
 
 def fsck_and_rejoin(drill: Drill) -> None:
-    out = run_in("trainer1", "hdfs", "fsck", "-fs", NS, "/", files=FILES, timeout=300)
+    # no -fs: the JVM tools' default filesystem on an HA stack's host is the nameservice,
+    # whichever NameNode was just killed
+    out = run_in("trainer1", "hdfs", "fsck", "/", files=FILES, timeout=300)
     drill.fsck_healthy = int("is HEALTHY" in out)
     compose("start", SERVICE[drill.killed], files=FILES)
     answer = probe("wait-state", "--namenode", drill.killed, "--state", "standby", timeout=400)

@@ -4,8 +4,11 @@
 ``hdfs`` command of a Hadoop install whose configuration is ``hadoop/conf``.
 
 Like a company cluster's client configuration, every tool knows the nameservice ``reid`` of the
-HA layer (``hdfs dfs -ls hdfs://reid/``, ``hdfs haadmin -getAllServiceState``); when the
-launcher's cluster in ``run/cluster`` runs the HA profile, it is also the default filesystem.
+HA layer (``hdfs dfs -ls hdfs://reid/``, ``hdfs haadmin -getAllServiceState``); it is also the
+default filesystem where the cluster is HA: the launcher's cluster in ``run/cluster`` runs the HA
+profile, or, with no cluster recorded there, the environment names a second NameNode
+(``REID_NAMENODE2_HOST``, which the compose HA overlay gives every service), so that
+``hdfs dfs -ls /reid`` follows a failover there too.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from hadoop.cli import UsageError, entry_point
@@ -43,19 +47,24 @@ def main(argv: list[str] | None = None) -> int:
     os.execve(cmd[0], cmd, hadoop_env(conf_dir))
 
 
-def nameservice_flags(conf_dir: Path, recorded: Path = RECORDED_CLUSTER) -> list[str]:
+def nameservice_flags(conf_dir: Path, recorded: Path = RECORDED_CLUSTER,
+                      env: Mapping[str, str] | None = None) -> list[str]:
     """``-D`` options that define the HA layer's nameservice for a client, and make it the
-    default filesystem while the launcher's cluster runs the HA profile."""
+    default filesystem where the cluster is HA (see the module docstring)."""
     settings = nameservice_settings(conf_dir)
     flags: list[str] = []
     for key, value in settings.items():
         flags += ["-D", f"{key}={value}"]
+    nameservices = [f"hdfs://{name.strip()}"
+                    for name in settings.get("dfs.nameservices", "").split(",") if name.strip()]
     try:
         default_fs = str(json.loads(recorded.read_text())["namenode"])
     except (OSError, ValueError, KeyError):
         default_fs = ""
-    nameservices = settings.get("dfs.nameservices", "").split(",")
-    if default_fs and default_fs in {f"hdfs://{name.strip()}" for name in nameservices}:
+    if not default_fs and nameservices \
+            and (os.environ if env is None else env).get("REID_NAMENODE2_HOST"):
+        default_fs = nameservices[0]  # no cluster of this checkout: the environment's is HA
+    if default_fs in nameservices:
         flags += ["-D", f"fs.defaultFS={default_fs}"]
     return flags
 

@@ -69,14 +69,23 @@ def test_nameservice_follows_the_loopback_net(net7: None) -> None:
     assert load_site(CONF_DIR)["fs.defaultFS"] == "hdfs://127.0.7.10:8020"  # no layer: as was
 
 
-def test_jvm_tools_know_the_nameservice_and_default_to_it_only_while_ha_runs(
+def test_jvm_tools_know_the_nameservice_and_default_to_it_only_where_ha_runs(
         net7: None, tmp_path: Path) -> None:
     recorded = tmp_path / "cluster.json"
-    flags = nameservice_flags(CONF_DIR, recorded)
+    flags = nameservice_flags(CONF_DIR, recorded, env={})
     assert "dfs.ha.namenodes.reid=nn1,nn2" in flags
     assert not any(flag.startswith("fs.defaultFS=") for flag in flags)
+    recorded.write_text(json.dumps({"namenode": "hdfs://127.0.7.10:8020"}))  # plain, recorded
+    assert not any(flag.startswith("fs.defaultFS=")
+                   for flag in nameservice_flags(CONF_DIR, recorded, env={}))
+    # the compose HA overlay's hosts: no recorded cluster, a second NameNode in the environment
+    compose_host = {"REID_NAMENODE2_HOST": "172.28.0.20"}
+    assert "fs.defaultFS=hdfs://reid" in nameservice_flags(CONF_DIR, tmp_path / "none",
+                                                          env=compose_host)
+    assert not any(flag.startswith("fs.defaultFS=")  # the recorded plain cluster wins
+                   for flag in nameservice_flags(CONF_DIR, recorded, env=compose_host))
     recorded.write_text(json.dumps({"namenode": "hdfs://reid"}))
-    assert "fs.defaultFS=hdfs://reid" in nameservice_flags(CONF_DIR, recorded)
+    assert "fs.defaultFS=hdfs://reid" in nameservice_flags(CONF_DIR, recorded, env={})
 
 
 def test_spark_and_web_clients_know_the_nameservice(net7: None, tmp_path: Path) -> None:
