@@ -181,7 +181,11 @@ class Lease:
                 f"or if it is dead, run python -m ingest.staging clean "
                 f"{self.fs.location(dirname(self.dest))}") from None
         _HELD.add(self.token)
-        self.fs.mkdirs(self.staging)
+        try:
+            self.fs.mkdirs(self.staging)
+        except BaseException:  # no __exit__ follows: the lease left here is abandoned now
+            _HELD.discard(self.token)
+            raise
         self._renewer = threading.Thread(target=self._renew_loop, name="staging-lease",
                                          daemon=True)
         self._renewer.start()

@@ -186,3 +186,21 @@ def test_a_lease_this_process_left_behind_is_taken_over_by_its_rerun() -> None:
     with staging.Lease(fs, "/reid/foo") as second:  # type: ignore[arg-type]
         assert states(fs) == {"foo.lease": "live", f"foo.{second.token}": "live"}
     assert fs.entries == {}
+
+
+def test_a_lease_whose_staging_could_not_be_made_is_taken_over_by_the_rerun(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lease was written, then no NameNode answered for the staging directory: acquire
+    fails (no __exit__ runs), and the same process's re-run is not refused."""
+    fs = FakeFS()
+
+    def away(path: str) -> None:
+        raise StorageError(f"{path}: no NameNode answers")
+
+    monkeypatch.setattr(fs, "mkdirs", away)
+    with pytest.raises(StorageError, match="no NameNode answers"):
+        staging.Lease(fs, "/reid/foo").acquire()  # type: ignore[arg-type]
+    assert states(fs) == {"foo.lease": "abandoned"}
+    monkeypatch.undo()
+    with staging.Lease(fs, "/reid/foo") as second:  # type: ignore[arg-type]
+        assert states(fs) == {"foo.lease": "live", f"foo.{second.token}": "live"}
